@@ -1,0 +1,1 @@
+"""Sub-commands of the `inside-keras` command line, one module each."""

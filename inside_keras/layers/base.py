@@ -1,0 +1,122 @@
+"""Common input handling for layers that modulate features `x` by a condition `z`."""
+
+import keras
+
+from inside_keras.layers.hypernetwork import Hypernetwork
+
+#: Ranks of the feature map `x` a conditioning layer accepts: 1, 2 or 3 spatial axes.
+FEATURE_RANKS = (3, 4, 5)
+
+
+def check_hidden_units(layer_name, hidden_units):
+    """Validate the hypernetwork width argument shared by all conditioning layers."""
+    if hidden_units is None:
+        return None
+    if isinstance(hidden_units, bool) or not isinstance(hidden_units, int) or hidden_units < 1:
+        raise ValueError(
+            f"{layer_name}: `hidden_units` must be None (C/2, the paper's choice) or a "
+            f"positive int, got {hidden_units!r}."
+        )
+    return hidden_units
+
+
+class ConditioningLayer(keras.layers.Layer):
+    """Base class: validates `[x, z]`, owns the hypernetwork, dispatches `call`.
+
+    Subclasses create their heads in `build_heads(hidden_shape)` (after the
+    hypernetwork, so `get_weights()` lists trunk weights first, then heads) and
+    implement `modulate(x, hidden) -> (features, attention or None)`.
+
+    Feature maps are channels-last: `(batch, *spatial, channels)` with one, two or
+    three spatial axes. The condition is `(batch, condition_dim)`.
+
+    Args:
+        hidden_units: width of the hypernetwork trunk; `None` means `C // 2`
+            (at least 1) for `C` feature channels, as in the paper.
+        **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+    """
+
+    #: Whether `call(..., return_attention=True)` is supported.
+    has_attention = False
+
+    def __init__(self, hidden_units=None, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_units = check_hidden_units(type(self).__name__, hidden_units)
+
+    def build(self, input_shape):
+        x_shape, z_shape = self._split_shapes(input_shape)
+        self.channels = x_shape[-1]
+        self.spatial_shape = tuple(x_shape[1:-1])
+        units = self.hidden_units or max(1, self.channels // 2)
+        self.hypernetwork = Hypernetwork(units, name="hypernetwork", dtype=self.dtype_policy)
+        self.hypernetwork.build(z_shape)
+        self.build_heads((z_shape[0], units))
+
+    def _split_shapes(self, input_shape):
+        name = type(self).__name__
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError(f"{name} expects inputs [x, z], got input shape {input_shape!r}.")
+        x_shape, z_shape = (tuple(shape) for shape in input_shape)
+        if len(x_shape) not in FEATURE_RANKS:
+            raise ValueError(
+                f"{name}: `x` must have rank 3, 4 or 5 (batch, 1 to 3 spatial axes, "
+                f"channels), got rank {len(x_shape)} (shape {x_shape})."
+            )
+        if len(z_shape) != 2:
+            raise ValueError(
+                f"{name}: `z` must have rank 2 (batch, condition_dim), got rank "
+                f"{len(z_shape)} (shape {z_shape})."
+            )
+        if x_shape[-1] is None or z_shape[-1] is None:
+            raise ValueError(
+                f"{name}: the channel axis of `x` and the last axis of `z` must be known, "
+                f"got x {x_shape} and z {z_shape}."
+            )
+        return x_shape, z_shape
+
+    def build_heads(self, hidden_shape):
+        raise NotImplementedError
+
+    def modulate(self, x, hidden):
+        raise NotImplementedError
+
+    def call(self, inputs, return_attention=False):
+        """Modulate `x` by `z`.
+
+        Args:
+            inputs: list `[x, z]`.
+            return_attention: if True, also return the spatial attention map
+                (only for layers with `has_attention`).
+
+        Returns:
+            The modulated features (shape of `x`), or `(features, attention)`.
+        """
+        if return_attention and not self.has_attention:
+            raise ValueError(
+                f"{type(self).__name__} has no spatial attention: `return_attention` must be "
+                "False (only INSIDE and GuidingBlock return one)."
+            )
+        x, z = inputs
+        features, attention = self.modulate(x, self.hypernetwork(z))
+        if return_attention:
+            return features, attention
+        return features
+
+    def attention_shape(self, x_shape):
+        """Shape of the attention returned for features of shape `x_shape`."""
+        return tuple(x_shape)
+
+    def compute_output_spec(self, inputs, return_attention=False):
+        x_shape = tuple(inputs[0].shape)
+        features = keras.KerasTensor(x_shape, dtype=self.compute_dtype)
+        if not return_attention:
+            return features
+        return features, keras.KerasTensor(self.attention_shape(x_shape), dtype=self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_units": self.hidden_units}
+
+
+def expand_to_features(params, rank):
+    """Reshape per-channel parameters `(B, C)` to broadcast over `rank`-D features."""
+    return keras.ops.reshape(params, (-1,) + (1,) * (rank - 2) + (params.shape[-1],))

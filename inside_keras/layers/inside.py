@@ -1,0 +1,188 @@
+"""INSIDE: Gaussian spatial attention predicted from the condition, followed by FiLM."""
+
+import keras
+from keras import ops
+
+from inside_keras.layers.base import ConditioningLayer, expand_to_features
+from inside_keras.layers.kernels import KERNELS, axis_profile, check_kernel, separable_attention
+
+
+@keras.saving.register_keras_serializable(package="inside_keras")
+class INSIDE(ConditioningLayer):
+    """INstance modulation with SpatIal DEpendency (INSIDE).
+
+    A hypernetwork on the condition `z` predicts, per channel, a FiLM scale and
+    shift and a separable spatial attention map: along each spatial axis a 1-D
+    kernel (the paper's Gaussian) with a predicted centre and width. With the
+    default arguments this is exactly the layer of Jacenków et al., "INSIDE:
+    Steering Spatial Attention with Non-Imaging Information in CNNs", MICCAI 2020:
+
+    ```
+    h            = tanh(Dense(C/2)(tanh(Dense(C/2)(z))))
+    scale, shift, mu_1..mu_D = split(Dense((2 + D) C)(h));  mu_i = tanh(mu_i)
+    sigma_1..sigma_D         = split(tanh(Dense(D C)(h)))   # L2 activity penalty
+    centre_i = mu_i n_i / 2 + n_i / 2 - 0.5                 # pixels, n_i = axis length
+    width_i  = sigma_i * sigma_scale + epsilon
+    g_i(p)   = exp(-((p - centre_i) / width_i)^2 / 2)
+    a        = g_1 (x) g_2 (x) ... (x) g_D                  # broadcast outer product
+    y        = (1 - scale) * (x * a) + shift
+    ```
+
+    Axis 1 of the paper ("x") is the first spatial axis (height). The penalty is
+    applied to the width head's pre-activation output, as in the authors' code;
+    Keras divides activity penalties by the batch size, so it is per sample.
+    The attention is computed in float32 under mixed-precision policies.
+
+    Args:
+        sigma_scale: positive float, the largest width. In pixels (the paper's
+            3.5) unless `sigma_relative`, then a fraction of each axis length.
+        sigma_relative: if True, `width_i = sigma_i * sigma_scale * n_i`, so one
+            setting gives comparable maps at every resolution of a U-Net.
+        sigma_penalty: non-negative float, L2 activity regulariser on the width
+            head (paper: 1e-3); 0 disables it.
+        kernel: `"gaussian"` (paper), `"laplace"` or `"cauchy"`.
+        isotropic: if True, one width per map shared by all spatial axes.
+        shared_attention: if True, one attention map shared by all channels
+            (the attention output then has one channel).
+        min_width: optional positive float (pixels). The paper's width can be
+            negative or near zero (it is squared, so no NaN, but a needle-thin
+            map); with `min_width` the width is `max(|width|, min_width)`.
+            Default None keeps the paper's formula.
+        epsilon: small float added to the width (the paper uses Keras's 1e-7).
+        hidden_units: hypernetwork width; None means `C // 2` (paper).
+        **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[x, z]`.
+        return_attention: if True, return `(features, attention)`.
+
+    Input shape:
+        `x`: `(batch, *spatial, C)` with 1, 2 or 3 spatial axes; `z`: `(batch, K)`.
+
+    Output shape:
+        Features: the shape of `x`. Attention: the shape of `x`, one map per
+        channel (`(batch, *spatial, 1)` with `shared_attention`).
+
+    Example:
+
+    >>> x = keras.Input((32, 32, 16)); z = keras.Input((4,))
+    >>> y = INSIDE()([x, z])
+    """
+
+    has_attention = True
+
+    def __init__(
+        self,
+        sigma_scale=3.5,
+        sigma_relative=False,
+        sigma_penalty=1e-3,
+        kernel="gaussian",
+        isotropic=False,
+        shared_attention=False,
+        min_width=None,
+        epsilon=1e-7,
+        hidden_units=None,
+        **kwargs,
+    ):
+        super().__init__(hidden_units=hidden_units, **kwargs)
+        if not _is_real(sigma_scale) or sigma_scale <= 0:
+            raise ValueError(
+                f"INSIDE: `sigma_scale` must be a positive number, got {sigma_scale!r}."
+            )
+        if not _is_real(sigma_penalty) or sigma_penalty < 0:
+            raise ValueError(
+                f"INSIDE: `sigma_penalty` must be a number >= 0, got {sigma_penalty!r}."
+            )
+        if min_width is not None and (not _is_real(min_width) or min_width <= 0):
+            raise ValueError(
+                f"INSIDE: `min_width` must be None or a positive number, got {min_width!r}."
+            )
+        if not _is_real(epsilon) or epsilon < 0:
+            raise ValueError(f"INSIDE: `epsilon` must be a number >= 0, got {epsilon!r}.")
+        self.sigma_scale = float(sigma_scale)
+        self.sigma_relative = bool(sigma_relative)
+        self.sigma_penalty = float(sigma_penalty)
+        self.kernel = check_kernel("INSIDE", kernel)
+        self.isotropic = bool(isotropic)
+        self.shared_attention = bool(shared_attention)
+        self.min_width = None if min_width is None else float(min_width)
+        self.epsilon = float(epsilon)
+
+    def build_heads(self, hidden_shape):
+        num_axes = len(self.spatial_shape)
+        self.maps = 1 if self.shared_attention else self.channels
+        widths = self.maps if self.isotropic else num_axes * self.maps
+        penalty = keras.regularizers.L2(self.sigma_penalty) if self.sigma_penalty else None
+        self.affine_head = keras.layers.Dense(
+            2 * self.channels + num_axes * self.maps, name="affine_head", dtype=self.dtype_policy
+        )
+        self.width_head = keras.layers.Dense(
+            widths, activity_regularizer=penalty, name="width_head", dtype=self.dtype_policy
+        )
+        self.affine_head.build(hidden_shape)
+        self.width_head.build(hidden_shape)
+
+    def attention_parameters(self, affine, width_logits, lengths):
+        """Centres and widths in pixels, one `(batch, maps)` float32 tensor per axis.
+
+        Args:
+            affine: `(batch, (2 + D) C)` output of the affine head.
+            width_logits: `(batch, D C)` (or `(batch, C)` if isotropic) width head output.
+            lengths: the `D` spatial axis lengths of `x`.
+        """
+        maps = self.maps
+        affine = ops.cast(affine, "float32")
+        sigma = ops.tanh(ops.cast(width_logits, "float32"))
+        centres, widths = [], []
+        for axis, length in enumerate(lengths):
+            start = 2 * self.channels + axis * maps
+            mu = ops.tanh(affine[:, start : start + maps])
+            sigma_axis = sigma if self.isotropic else sigma[:, axis * maps : (axis + 1) * maps]
+            scale = self.sigma_scale * length if self.sigma_relative else self.sigma_scale
+            width = sigma_axis * scale + self.epsilon
+            if self.min_width is not None:
+                width = ops.maximum(ops.abs(width), self.min_width)
+            centres.append(mu * length / 2 + length / 2 - 0.5)
+            widths.append(width)
+        return centres, widths
+
+    def modulate(self, x, hidden):
+        rank = len(x.shape)
+        lengths = [_axis_length(x, axis) for axis in range(len(self.spatial_shape))]
+        affine = self.affine_head(hidden)
+        centres, widths = self.attention_parameters(affine, self.width_head(hidden), lengths)
+        kernel_fn = KERNELS[self.kernel]
+        profiles = [
+            axis_profile(kernel_fn, length, centre, width)
+            for length, centre, width in zip(lengths, centres, widths)
+        ]
+        attention = ops.cast(separable_attention(profiles), x.dtype)
+        scale = expand_to_features(affine[:, : self.channels], rank)
+        shift = expand_to_features(affine[:, self.channels : 2 * self.channels], rank)
+        return (1 - scale) * (x * attention) + shift, attention
+
+    def attention_shape(self, x_shape):
+        return (*x_shape[:-1], 1) if self.shared_attention else tuple(x_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sigma_scale": self.sigma_scale,
+            "sigma_relative": self.sigma_relative,
+            "sigma_penalty": self.sigma_penalty,
+            "kernel": self.kernel,
+            "isotropic": self.isotropic,
+            "shared_attention": self.shared_attention,
+            "min_width": self.min_width,
+            "epsilon": self.epsilon,
+        }
+
+
+def _axis_length(x, axis):
+    """Length of spatial axis `axis` of `x`: a Python int when known at trace time."""
+    length = ops.shape(x)[1 + axis]
+    return length if isinstance(length, int) else ops.cast(length, "float32")
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
