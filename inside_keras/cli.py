@@ -1,8 +1,8 @@
 """The `inside-keras` command line.
 
-Each sub-command lives in its own module under `inside_keras.commands` and exposes
-`register(subparsers)`, which adds its parser and sets `run(args) -> int` as the
-`func` default. Bad input raises `InputError`; it is reported here as one line on
+Each sub-command is added by a `register*(subparsers)` function of a module under
+`inside_keras.commands` (listed in `COMMANDS`), which adds its parser and sets a
+`func(args) -> int` default. Bad input raises `InputError`; it is reported here as one line on
 stderr with exit code 2, never as a traceback.
 """
 
@@ -13,8 +13,11 @@ import sys
 from inside_keras import __version__
 from inside_keras.errors import InputError
 
-#: Modules under `inside_keras.commands`, in the order their sub-commands are listed.
-COMMAND_MODULES = ()
+#: (module under `inside_keras.commands`, register function), in listing order.
+COMMANDS = (
+    ("datasets", "register_generate"),
+    ("datasets", "register_prepare"),
+)
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -37,8 +40,9 @@ def build_parser():
     subparsers = parser.add_subparsers(
         title="commands", dest="command", parser_class=OneLineArgumentParser
     )
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"inside_keras.commands.{name}").register(subparsers)
+    for module_name, function in COMMANDS:
+        module = importlib.import_module(f"inside_keras.commands.{module_name}")
+        getattr(module, function)(subparsers)
     return parser
 
 

@@ -1,0 +1,31 @@
+"""`generate` and `prepare`: one sub-command each, with one sub-parser per dataset.
+
+Each dataset module under `inside_keras.commands` (named in `DATASET_MODULES`)
+provides `add_generate_arguments(parser)`, `generate(args) -> int`,
+`add_prepare_arguments(parser)` and `prepare(args) -> int`. Modules must be
+cheap to import (no Keras import at module level): the parser imports them all.
+"""
+
+import importlib
+
+#: Dataset name on the command line -> module under `inside_keras.commands`.
+DATASET_MODULES = {}
+
+
+def _register(subparsers, command, help_text):
+    parser = subparsers.add_parser(command, help=help_text, description=help_text)
+    datasets = parser.add_subparsers(title="datasets", dest="dataset", required=True,
+                                     parser_class=type(parser))
+    for dataset, module_name in DATASET_MODULES.items():
+        module = importlib.import_module(f"inside_keras.commands.{module_name}")
+        sub = datasets.add_parser(dataset, help=f"{command} {dataset}")
+        getattr(module, f"add_{command}_arguments")(sub)
+        sub.set_defaults(func=getattr(module, command))
+
+
+def register_generate(subparsers):
+    _register(subparsers, "generate", "Write a synthetic dataset in the published layout.")
+
+
+def register_prepare(subparsers):
+    _register(subparsers, "prepare", "Turn a dataset folder into one prepared .npz file.")
