@@ -1,8 +1,8 @@
 """Test matrix: the same test suite on each Keras backend, each in its own venv.
 
-    nox                         # everything: tests on tensorflow, torch, jax; interop; lint
-    nox -s "tests(backend='jax')"
-    nox -R                      # re-use existing venvs, skip installs (fast re-runs)
+nox                         # everything: tests on tensorflow, torch, jax; interop; lint
+nox -s "tests(backend='jax')"
+nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
 
 import nox
@@ -62,3 +62,4 @@ def lint(session):
     """ruff check and ruff format --check."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

@@ -14,8 +14,9 @@ DATASET_MODULES = {}
 
 def _register(subparsers, command, help_text):
     parser = subparsers.add_parser(command, help=help_text, description=help_text)
-    datasets = parser.add_subparsers(title="datasets", dest="dataset", required=True,
-                                     parser_class=type(parser))
+    datasets = parser.add_subparsers(
+        title="datasets", dest="dataset", required=True, parser_class=type(parser)
+    )
     for dataset, module_name in DATASET_MODULES.items():
         module = importlib.import_module(f"inside_keras.commands.{module_name}")
         sub = datasets.add_parser(dataset, help=f"{command} {dataset}")

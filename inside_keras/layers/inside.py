@@ -154,7 +154,7 @@ class INSIDE(ConditioningLayer):
         kernel_fn = KERNELS[self.kernel]
         profiles = [
             axis_profile(kernel_fn, length, centre, width)
-            for length, centre, width in zip(lengths, centres, widths)
+            for length, centre, width in zip(lengths, centres, widths, strict=True)
         ]
         attention = ops.cast(separable_attention(profiles), x.dtype)
         scale = expand_to_features(affine[:, : self.channels], rank)

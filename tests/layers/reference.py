@@ -57,7 +57,6 @@ def inside(
     """
     c = x.shape[-1]
     spatial = x.shape[1:-1]
-    d = len(spatial)
     m = 1 if shared_attention else c
     h = hypernetwork(z, weights)
     p = _dense(h, *weights[4:6])

@@ -80,7 +80,8 @@ def test_acceptance_case_all_layers(rng):
         layer.build([x.shape, z.shape])
     film_w, inside_w, guide_w = (randomise_weights(layer, rng) for layer in (film, inside, guide))
     np.testing.assert_allclose(to_numpy(film([x, z])), reference.film(x64, z64, film_w), **TOL)
-    for layer, ref, w in ((inside, reference.inside, inside_w), (guide, reference.guiding_block, guide_w)):
+    cases = ((inside, reference.inside, inside_w), (guide, reference.guiding_block, guide_w))
+    for layer, ref, w in cases:
         features, attention = layer([x, z], return_attention=True)
         expected, expected_attention = ref(x64, z64, w)
         np.testing.assert_allclose(to_numpy(features), expected, **TOL)
