@@ -1,8 +1,14 @@
 """Shared test setup: the backend comes from KERAS_BACKEND (set by nox)."""
 
-import keras
-import numpy as np
-import pytest
+import os
+
+# The tests compare against float64 references at float32 precision; on NVIDIA GPUs
+# JAX would otherwise run float32 matmuls in TF32 inside jit-compiled functions.
+os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
