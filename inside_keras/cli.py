@@ -17,6 +17,7 @@ from inside_keras.errors import InputError
 COMMANDS = (
     ("datasets", "register_generate"),
     ("datasets", "register_prepare"),
+    ("train", "register"),
 )
 
 

@@ -1,0 +1,82 @@
+"""Figures: training curves, and input / prediction / ground truth / attention grids.
+
+Matplotlib with the Agg backend (no display needed); every function writes a PNG.
+"""
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_training_curves(log_path, out_path):
+    """Loss and Dice per epoch (train and validation) from a Keras CSV log."""
+    with open(log_path, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows:
+        return None
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    panels = [key for key in ("loss", "dice") if key in rows[0]]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for ax, key in zip(axes[0], panels, strict=True):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            if prefix + key in rows[0]:
+                values = [float(row[prefix + key]) for row in rows]
+                ax.plot(epochs, values, style, label=(prefix or "train_") + key)
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return Path(out_path)
+
+
+def _display(image):
+    image = np.asarray(image, dtype=np.float32)
+    if image.shape[-1] == 1:
+        image = image[..., 0]
+    low, high = float(image.min()), float(image.max())
+    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
+def plot_samples(images, truths, predictions, attentions, out_path, titles=None):
+    """A grid like the paper's figure: one row a sample, columns input / prediction /
+    ground truth / attention (mean over channels, upsampled to the image size).
+
+    Args:
+        images: `(N, H, W, C)` inputs.
+        truths: `(N, H, W)` or `(N, H, W, 1)` masks or label maps.
+        predictions: same shape as `truths`.
+        attentions: `(N, h, w, c)` attention maps, or None (column omitted).
+        out_path: PNG path.
+        titles: optional row titles (e.g. the condition).
+    """
+    columns = ["input", "prediction", "ground truth"] + (["attention"] if attentions is not None else [])
+    n = len(images)
+    fig, axes = plt.subplots(n, len(columns), figsize=(2.4 * len(columns), 2.4 * n), squeeze=False)
+    for i in range(n):
+        panels = [_display(images[i]), np.squeeze(predictions[i]), np.squeeze(truths[i])]
+        if attentions is not None:
+            attention = np.mean(np.asarray(attentions[i], dtype=np.float32), axis=-1)
+            reps = (images.shape[1] // attention.shape[0], images.shape[2] // attention.shape[1])
+            panels.append(np.kron(attention, np.ones(reps)))
+        for j, panel in enumerate(panels):
+            ax = axes[i, j]
+            ax.imshow(panel, cmap="gray" if panel.ndim == 2 and j == 0 else "viridis")
+            if j == 3:
+                ax.imshow(_display(images[i]), alpha=0.35, cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(columns[j])
+        if titles is not None:
+            axes[i, 0].set_ylabel(titles[i])
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=90)
+    plt.close(fig)
+    return Path(out_path)

@@ -1,0 +1,180 @@
+"""The paper's comparison, regenerated: baseline, FiLM, Guide Me and INSIDE.
+
+`reproduce_clevr_seg(settings, out_dir)` makes sure prepared CLEVR-Seg data exists
+(generating and preparing a synthetic set with the coordinates condition if not),
+trains the paper's encoder-decoder with each conditioning under identical settings,
+evaluates test Dice, and writes into `out_dir`:
+
+    results.json    {"dataset", "backend", "loss", "settings", "methods": {name: {"dice", ...}}}
+    results.md      the same as a Markdown table
+    attention_inside.png, attention_guide_me.png
+                    input / prediction / ground truth / attention for test samples
+    <method>/       each method's training run (model.keras, log.csv, curves.png, ...)
+
+Finished runs are reused and unfinished ones resumed, so an interrupted
+`reproduce` continues where it stopped.
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from inside_keras.config import DataConfig, ExperimentConfig, ModelConfig, OutputConfig
+from inside_keras.config import TrainingConfig
+
+#: Method name in results -> conditioning type of the encoder-decoder.
+METHODS = {"baseline": "none", "film": "film", "guide_me": "guide_me", "inside": "inside"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ReproduceSettings:
+    """Data and training settings shared by all four methods.
+
+    Args:
+        images: number of synthetic images generated when no data is prepared.
+        size: image side in pixels.
+        epochs: maximum epochs (early stopping as the paper: patience 25).
+        batch_size: samples per step.
+        learning_rate: Adam's learning rate.
+        loss: loss name (`inside_keras.losses`).
+        seed: data and training seed.
+    """
+
+    images: int
+    size: int
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    loss: str = "bce_dice"
+    seed: int = 0
+
+
+#: The paper's setting: 4,000 images of 200x200, batch 32, up to 100 epochs, focal loss.
+FULL = ReproduceSettings(images=4000, size=200, epochs=100, loss="focal")
+#: Sized for a 2-core CPU (see README for times); BCE + soft Dice, since the paper's
+#: focal loss leaves INSIDE all-background for the first epochs of a short run.
+QUICK = ReproduceSettings(images=2000, size=64, epochs=12)
+
+
+def ensure_clevr_seg(data_dir, settings, verbose=True):
+    """Path of a prepared CLEVR-Seg (coordinates) file, generating it if missing."""
+    from inside_keras.data import clevr_prepare, clevr_seg, clevr_synthetic
+    from inside_keras.data.prepared import save_prepared
+
+    data_dir = Path(data_dir)
+    prepared = data_dir / f"prepared_coordinates_{settings.size}px_{settings.images}.npz"
+    if prepared.is_file():
+        return prepared
+    source = data_dir / f"synthetic_{settings.size}px_{settings.images}"
+    if not (source / "images").is_dir():
+        if verbose:
+            print(f"generating {settings.images} synthetic CLEVR-Seg images in {source}")
+        options = clevr_synthetic.GenerateOptions(
+            settings.images, settings.size, settings.seed, clevr_synthetic.default_workers()
+        )
+        clevr_synthetic.generate(source, options)
+    if verbose:
+        print(f"preparing {prepared} (condition: coordinates)")
+    options = clevr_prepare.PrepareOptions("coordinates", settings.size, settings.seed)
+    result = clevr_prepare.prepare(clevr_seg.find_root(source), options)
+    save_prepared(prepared, **result.arrays)
+    return prepared
+
+
+def method_config(method, data_path, settings, out_dir):
+    """The experiment config of one method; all methods differ only in conditioning."""
+    return ExperimentConfig(
+        data=DataConfig(path=str(data_path)),
+        model=ModelConfig(architecture="encoder_decoder", conditioning=METHODS[method]),
+        training=TrainingConfig(
+            epochs=settings.epochs, batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate, loss=settings.loss, seed=settings.seed,
+        ),
+        output=OutputConfig(dir=str(Path(out_dir) / method)),
+    )
+
+
+def run_method(config, verbose):
+    """Train (or resume, or reuse) one method's run; return (model, seconds trained)."""
+    import keras
+
+    from inside_keras.training import MODEL_FILE, RunState, run_state, train
+
+    out = Path(config.output.dir)
+    state = run_state(out)
+    start = time.perf_counter()
+    if state is not RunState.FINISHED:
+        train(config, resume=state is RunState.UNFINISHED, verbose=verbose)
+    model = keras.saving.load_model(out / MODEL_FILE, safe_mode=True)
+    return model, time.perf_counter() - start
+
+
+def write_results(out_dir, results):
+    """`results.json` and `results.md` in `out_dir`."""
+    out_dir = Path(out_dir)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+    lines = [
+        f"Test Dice on {results['dataset']} ({results['backend']} backend, "
+        f"loss {results['loss']}, {results['settings']['images']} images of "
+        f"{results['settings']['size']}px, up to {results['settings']['epochs']} epochs)",
+        "",
+        "| method | test Dice (mean ± std) | epochs | train time (s) |",
+        "|---|---|---|---|",
+    ]
+    for name, row in results["methods"].items():
+        lines.append(f"| {name} | {row['dice']:.3f} ± {row['dice_std']:.3f} | {row['epochs']} | "
+                     f"{row['train_seconds']:.0f} |")
+    (out_dir / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def reproduce_clevr_seg(settings, out_dir, data_dir, verbose=1):
+    """Run the comparison on CLEVR-Seg; returns the results dict (see module docstring)."""
+    import keras
+    import numpy as np
+
+    from inside_keras.data.prepared import load_prepared, select_split
+    from inside_keras.evaluation import dice_scores, predict_arrays, to_labels, truth_labels
+    from inside_keras.plots import plot_samples
+    from inside_keras.training import finished_epochs
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_path = ensure_clevr_seg(data_dir, settings, verbose=bool(verbose))
+    test = select_split(load_prepared(data_path), "test")
+    results = {
+        "dataset": "clevr-seg", "backend": keras.backend.backend(), "loss": settings.loss,
+        "settings": dataclasses.asdict(settings), "data": str(data_path), "methods": {},
+    }
+    shown = np.arange(min(6, len(test["x"])))
+    for method in METHODS:
+        if verbose:
+            print(f"== {method}")
+        config = method_config(method, data_path, settings, out_dir)
+        model, seconds = run_method(config, verbose)
+        labels = to_labels(predict_arrays(model, test))
+        scores = dice_scores(labels, truth_labels(test), num_classes=1)
+        results["methods"][method] = {
+            "dice": scores["dice"], "dice_std": float(np.std(scores["per_image"])),
+            "epochs": len(finished_epochs(Path(config.output.dir) / "log.csv")),
+            "train_seconds": seconds,
+        }
+        if verbose:
+            print(f"{method}: test Dice {scores['dice']:.3f}")
+        if method in ("inside", "guide_me"):
+            from inside_keras.models import attention_model
+
+            sample = {key: test[key][shown] for key in ("x", "z")}
+            maps = attention_model(model).predict(
+                {"image": sample["x"], "condition": sample["z"]}, verbose=0)
+            titles = [_quadrant_title(z) for z in sample["z"]]
+            plot_samples(test["x"][shown], truth_labels(test)[shown], labels[shown],
+                         maps["bottleneck"], out_dir / f"attention_{method}.png", titles)
+        write_results(out_dir, results)
+    return results
+
+
+def _quadrant_title(z):
+    from inside_keras.data.clevr_seg import CONDITIONS
+
+    return CONDITIONS["coordinates"][int(z.argmax())].replace("_", " ")
