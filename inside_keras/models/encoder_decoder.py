@@ -1,0 +1,64 @@
+"""The shallow encoder-decoder of the INSIDE paper's experiments."""
+
+import keras
+
+from inside_keras.models.conditioning import apply_conditioning, check_conditioning, split_options
+from inside_keras.models.inputs import model_inputs
+
+
+def encoder_decoder(
+    input_shape, condition_dim, conditioning="inside", conditioning_options=None, name=None
+):
+    """The paper's encoder-decoder, conditioned once in the bottleneck.
+
+    ```
+    Conv(16) -> MaxPool -> Conv(32) -> MaxPool -> Conv(64) -> conditioning
+      -> Conv(64) -> UpSampling -> Conv(32) -> UpSampling -> Conv(16) -> Conv(1, 1x1, sigmoid)
+    ```
+    Convolutions are 3x3, ReLU, `"same"` padding. The conditioning layer is named
+    `cond_bottleneck_<type>` (`conditioned_levels` and `attention_model` read it).
+    Reference: Jacenków et al., "INSIDE: Steering Spatial Attention with
+    Non-Imaging Information in CNNs", MICCAI 2020, Sec. 3.
+
+    Args:
+        input_shape: `(H, W, C)`; `H` and `W` divisible by 4.
+        condition_dim: length `K` of the condition vector.
+        conditioning: `"inside"`, `"film"`, `"guide_me"` or `"none"` (baseline).
+        conditioning_options: keyword arguments of the conditioning layer, e.g.
+            `{"sigma_relative": True}` for INSIDE (see `split_options`).
+        name: model name; default `"encoder_decoder_<conditioning>"`.
+
+    Input shape:
+        A dict `{"image": (batch, H, W, C), "condition": (batch, K)}`.
+
+    Output shape:
+        `(batch, H, W, 1)`, foreground probabilities.
+
+    Returns:
+        A functional `keras.Model`.
+    """
+    check_conditioning(conditioning)
+    inputs = model_inputs(input_shape, condition_dim, depth=2, spatial_ranks=(2,))
+    image, condition = inputs["image"], inputs["condition"]
+
+    def conv(x, filters, layer_name):
+        return keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=layer_name)(
+            x
+        )
+
+    x = conv(image, 16, "enc0_conv")
+    x = keras.layers.MaxPooling2D(name="enc0_pool")(x)
+    x = conv(x, 32, "enc1_conv")
+    x = keras.layers.MaxPooling2D(name="enc1_pool")(x)
+    x = conv(x, 64, "bottleneck_conv")
+    used = [] if conditioning == "none" else [conditioning]
+    options = split_options(conditioning_options, used)
+    if used:
+        x = apply_conditioning(x, condition, "bottleneck", conditioning, options[conditioning])
+    x = conv(x, 64, "dec1_conv")
+    x = keras.layers.UpSampling2D(name="dec1_up")(x)
+    x = conv(x, 32, "dec0_conv")
+    x = keras.layers.UpSampling2D(name="dec0_up")(x)
+    x = conv(x, 16, "head_conv")
+    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid", name="segmentation")(x)
+    return keras.Model(inputs, outputs, name=name or f"encoder_decoder_{conditioning}")

@@ -1,0 +1,44 @@
+"""The named inputs every model takes: `{"image": ..., "condition": ...}`."""
+
+import keras
+
+
+def _is_positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def model_inputs(input_shape, condition_dim, depth, spatial_ranks=(2, 3)):
+    """Validate the shapes and create the `image` and `condition` inputs.
+
+    Args:
+        input_shape: `(*spatial, channels)`; spatial sizes may be None (dynamic)
+            or ints divisible by `2 ** depth`; channels must be known.
+        condition_dim: positive int, length of the condition vector.
+        depth: number of 2x poolings the network applies.
+        spatial_ranks: the accepted numbers of spatial axes.
+
+    Returns:
+        A dict `{"image": keras.Input, "condition": keras.Input}`.
+    """
+    input_shape = tuple(input_shape)
+    if len(input_shape) - 1 not in spatial_ranks:
+        expected = " or ".join(f"{r} spatial axes" for r in spatial_ranks)
+        raise ValueError(
+            f"`input_shape` must be (*spatial, channels) with {expected}, got {input_shape}."
+        )
+    *spatial, channels = input_shape
+    if not _is_positive_int(channels):
+        raise ValueError(f"The channel axis of `input_shape` must be known, got {input_shape}.")
+    factor = 2**depth
+    for size in spatial:
+        if size is not None and (not _is_positive_int(size) or size % factor):
+            raise ValueError(
+                f"Spatial sizes of `input_shape` must be None or positive multiples of "
+                f"2**depth = {factor}, got {input_shape}."
+            )
+    if not _is_positive_int(condition_dim):
+        raise ValueError(f"`condition_dim` must be a positive int, got {condition_dim!r}.")
+    return {
+        "image": keras.Input(input_shape, name="image"),
+        "condition": keras.Input((condition_dim,), name="condition"),
+    }

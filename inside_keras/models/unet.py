@@ -1,0 +1,117 @@
+"""A 2-D/3-D U-Net whose conditioning placement is a parameter."""
+
+import keras
+
+from inside_keras.models.blocks import check_norm, conv_block, spatial_layers
+from inside_keras.models.conditioning import apply_conditioning, split_options
+from inside_keras.models.inputs import model_inputs
+from inside_keras.models.placement import resolve_placement
+
+
+def unet(
+    input_shape,
+    num_classes,
+    condition_dim,
+    depth=4,
+    base_filters=32,
+    conditioning="inside",
+    placement="bottleneck",
+    norm="batch",
+    dropout=0.0,
+    conditioning_options=None,
+    name="unet",
+):
+    """U-Net (Ronneberger et al., MICCAI 2015) conditioned on a vector at chosen levels.
+
+    Levels, in network order: `enc0 ... enc{depth-1}`, `bottleneck`,
+    `dec{depth-1} ... dec0`. Each level is two conv-norm-ReLU blocks (3x3 or
+    3x3x3, `"same"` padding) with `base_filters * 2**i` filters at `enc{i}` and
+    `dec{i}` and `base_filters * 2**depth` in the bottleneck. Encoder levels are
+    followed by 2x max pooling; decoder level `dec{i}` upsamples 2x (nearest),
+    concatenates the skip from `enc{i}`, then applies its two blocks. A 1x1 conv
+    gives a sigmoid (one class) or a softmax over `num_classes`.
+
+    Conditioning at a level modulates that level's *output*: after its two conv
+    blocks (and dropout), i.e. before pooling for encoder levels (so the skip
+    connection carries conditioned features too) and before the next upsampling
+    for the bottleneck and decoder levels. Layers are named
+    `cond_<level>_<type>` (e.g. `cond_bottleneck_inside`); `conditioned_levels`
+    reads the resolved placement back from a model, `attention_model` exposes
+    the attention maps. Layers with attention (INSIDE, Guide Me) are called with
+    `return_attention=True`.
+
+    Args:
+        input_shape: `(H, W, C)` for 2-D or `(D, H, W, C)` for 3-D images; each
+            spatial size None or divisible by `2**depth` (Guide Me needs them
+            static).
+        num_classes: 1 for binary segmentation (sigmoid), else the number of
+            classes including background (softmax).
+        condition_dim: length `K` of the condition vector.
+        depth: number of encoder levels (poolings), at least 1.
+        base_filters: filters of the first level.
+        conditioning: layer type for shortcut and list placements: `"inside"`,
+            `"film"`, `"guide_me"` or `"none"`.
+        placement: a shortcut (`"none"`, `"bottleneck"`, `"encoder"`,
+            `"decoder"`, `"all"`, `"first"`, `"last"`), a list of level names, or
+            a mapping level -> layer type (see `inside_keras.models.placement`).
+        norm: `"batch"`, `"instance"`, `"group"` (at most 8 groups, dividing the
+            channels) or None.
+        dropout: rate of the dropout applied after each level's conv blocks
+            (before conditioning); 0 disables it.
+        conditioning_options: keyword arguments for the conditioning layers:
+            flat (each option goes to the types that accept it) or per type,
+            `{"inside": {...}, "film": {...}}`.
+        name: model name.
+
+    Input shape:
+        A dict `{"image": (batch, *spatial, C), "condition": (batch, K)}`.
+
+    Output shape:
+        `(batch, *spatial, num_classes)` probabilities.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Raises:
+        ValueError: for invalid shapes, placement (the message lists the valid
+            level names) or options.
+    """
+    for arg, value in (("num_classes", num_classes), ("depth", depth)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{arg}` must be a positive int, got {value!r}.")
+    if isinstance(base_filters, bool) or not isinstance(base_filters, int) or base_filters < 1:
+        raise ValueError(f"`base_filters` must be a positive int, got {base_filters!r}.")
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a number in [0, 1), got {dropout!r}.")
+    check_norm(norm)
+    levels = resolve_placement(placement, depth, conditioning)
+    options = split_options(conditioning_options, levels.values())
+    inputs = model_inputs(input_shape, condition_dim, depth)
+    condition = inputs["condition"]
+    _, pool_class, up_class = spatial_layers(len(input_shape) - 1)
+
+    def level(x, filters, level_name):
+        x = conv_block(x, filters, norm, f"{level_name}_block1")
+        x = conv_block(x, filters, norm, f"{level_name}_block2")
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"{level_name}_dropout")(x)
+        if level_name in levels:
+            kind = levels[level_name]
+            x = apply_conditioning(x, condition, level_name, kind, options[kind])
+        return x
+
+    x = inputs["image"]
+    skips = []
+    for i in range(depth):
+        x = level(x, base_filters * 2**i, f"enc{i}")
+        skips.append(x)
+        x = pool_class(name=f"enc{i}_pool")(x)
+    x = level(x, base_filters * 2**depth, "bottleneck")
+    for i in reversed(range(depth)):
+        x = up_class(name=f"dec{i}_up")(x)
+        x = keras.layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
+        x = level(x, base_filters * 2**i, f"dec{i}")
+    conv_class = spatial_layers(len(input_shape) - 1)[0]
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    outputs = conv_class(num_classes, 1, activation=activation, name="segmentation")(x)
+    return keras.Model(inputs, outputs, name=name)
