@@ -62,7 +62,9 @@ class GenerateOptions:
         n: number of images.
         size: image side in pixels.
         seed: base seed; image `i` is drawn from a generator seeded with `(seed, i)`.
-        workers: worker processes (1 renders in this process).
+        workers: worker processes (1 renders in this process). Workers are forked
+            where the platform can: from a process already running threaded libraries
+            (a Keras backend), use 1 or the command line.
     """
 
     n: int = 4000
