@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from inside_keras.data.clevr_seg import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
 from inside_keras.data.png import write_png
@@ -86,38 +85,39 @@ def image_name(index):
 def _place_objects(rng, size):
     """Draw 3-10 objects whose centres keep clear of each other; a list of dicts.
 
-    An object that finds no room in `_PLACEMENT_TRIES` candidate positions is dropped
-    (the first three always find room).
+    An object that finds no room among `_PLACEMENT_TRIES` candidate positions is
+    dropped (the first three always find room).
     """
     count = int(rng.integers(3, 11))
-    size_names = np.array(list(SIZES))[rng.integers(0, len(SIZES), count)]
-    shapes = np.array(SHAPES)[rng.integers(0, len(SHAPES), count)]
-    colours = np.array(list(COLOURS))[rng.integers(0, len(COLOURS), count)]
-    materials = np.array(MATERIALS)[rng.integers(0, len(MATERIALS), count)]
+    size_names = [list(SIZES)[k] for k in rng.integers(0, len(SIZES), count)]
+    shapes = [SHAPES[k] for k in rng.integers(0, len(SHAPES), count)]
+    colours = [list(COLOURS)[k] for k in rng.integers(0, len(COLOURS), count)]
+    materials = [MATERIALS[k] for k in rng.integers(0, len(MATERIALS), count)]
     rotations = rng.uniform(0, 360, count)
     depth_noise = rng.normal(0, 0.2, count)
-    centres = np.empty((0, 2))
-    radii = np.empty(0)
+    unit = rng.random((count, _PLACEMENT_TRIES, 2))
+    centres = np.empty((count, 2))
+    radii = np.empty(count)
     placed = []
     for k in range(count):
         radius = SIZES[size_names[k]] * size
-        candidates = rng.uniform(radius + 1, size - radius - 1, (_PLACEMENT_TRIES, 2))
-        gaps = np.linalg.norm(candidates[:, None] - centres[None], axis=-1) / (radius + radii)
-        free = np.flatnonzero((gaps >= 1.25).all(axis=1))
+        candidates = radius + 1 + unit[k] * (size - 2 * radius - 2)
+        n = len(placed)
+        distance = np.hypot(*(candidates[:, None] - centres[None, :n]).transpose(2, 0, 1))
+        free = np.flatnonzero((distance >= 1.25 * (radius + radii[:n])).all(axis=1))
         if not free.size:
             continue
-        x, y = candidates[free[0]]
-        centres = np.vstack([centres, (x, y)])
-        radii = np.append(radii, radius)
+        x, y = centres[n] = candidates[free[0]]
+        radii[n] = radius
         placed.append(
             {
                 "x": float(x),
                 "y": float(y),
                 "radius": radius,
-                "size": str(size_names[k]),
-                "shape": str(shapes[k]),
-                "color": str(colours[k]),
-                "material": str(materials[k]),
+                "size": size_names[k],
+                "shape": shapes[k],
+                "color": colours[k],
+                "material": materials[k],
                 "rotation": float(rotations[k]),
                 "depth": 6.0 + 8.0 * (1 - y / size) + float(depth_noise[k]),
             }
@@ -149,13 +149,13 @@ def _shade(item, columns, rows):
     return 0.92 - 0.12 * (dx * _LIGHT[0] + dy * _LIGHT[1])
 
 
-def _floor(rng, size):
-    """Floor luminance `(size, size)`: a vertical light gradient plus smooth texture."""
-    coarse = rng.normal(0, 9, (6, 6)).astype(np.float32)
-    texture = np.asarray(
-        Image.fromarray(coarse, mode="F").resize((size, size), Image.Resampling.BICUBIC)
-    )
-    return np.linspace(120, 150, size, dtype=np.float32)[:, None] + texture
+def _floor(rng, size, cells=6):
+    """Floor luminance `(size, size)`: a vertical light gradient plus smooth texture
+    (a `cells` x `cells` grid of random values, interpolated linearly)."""
+    position = np.linspace(0, cells - 1, size, dtype=np.float32)
+    tent = np.clip(1 - np.abs(position[:, None] - np.arange(cells, dtype=np.float32)), 0, None)
+    texture = tent @ rng.normal(0, 9, (cells, cells)).astype(np.float32) @ tent.T
+    return texture + np.linspace(120, 150, size, dtype=np.float32)[:, None]
 
 
 def _rasterise(item, size):
@@ -180,21 +180,24 @@ def render_scene(index, size, seed):
     """Render image `index` of the dataset seeded with `seed`.
 
     Returns:
-        `(image, masks, scene)`: uint8 `(size, size, 3)` RGB image, bool
+        `(image, masks, scene)`: uint8 `(size, size, 4)` RGBA image (opaque), bool
         `(n_objects, size, size)` visible masks in object order, and the scene JSON dict.
     """
     rng = np.random.default_rng([seed, index])
-    luminance = _floor(rng, size)
+    noise = rng.random((size, size), dtype=np.float32) * np.float32(8) - np.float32(4)
+    floor = np.clip(_floor(rng, size) + noise, 0, 255).astype(np.uint32)
+    # Gray to opaque RGBA in one pass: bytes (g, g, g, 255) of a little-endian uint32.
+    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4")
+    image = image.view(np.uint8).reshape(size, size, 4)
     owner = np.full((size, size), -1, dtype=np.int8)
     placed = _place_objects(rng, size)
     for number in sorted(range(len(placed)), key=lambda i: -placed[i]["depth"]):
-        box, inside, shade = _rasterise(placed[number], size)
-        luminance[box][inside] = 255 * shade[inside]
+        item = placed[number]
+        box, inside, shade = _rasterise(item, size)
+        lit = shade[inside] * np.float32(255) + noise[box][inside]
+        colour = np.array(COLOURS[item["color"]], dtype=np.float32) / np.float32(255)
+        image[(*box, slice(0, 3))][inside] = np.clip(lit[:, None] * colour, 0, 255)
         owner[box][inside] = number
-    luminance += rng.standard_normal((size, size), dtype=np.float32) * np.float32(2.5)
-    # Row -1 (background, owner -1) is white: the floor is gray luminance.
-    palette = np.array([COLOURS[item["color"]] for item in placed] + [(255, 255, 255)])
-    image = np.take((palette / 255).astype(np.float32), owner, axis=0) * luminance[..., None]
     masks = owner[None] == np.arange(len(placed), dtype=np.int8)[:, None, None]
     scene = {
         "split": "new",
@@ -204,7 +207,7 @@ def render_scene(index, size, seed):
         "objects": [_scene_object(item, size) for item in placed],
         "relationships": _relationships(placed),
     }
-    return np.clip(image, 0, 255, out=image).astype(np.uint8), masks, scene
+    return image, masks, scene
 
 
 def _scene_object(item, size):
@@ -246,8 +249,7 @@ def write_scene(root, index, size, seed):
     image, masks, scene = render_scene(index, size, seed)
     name = image_name(index)
     root = Path(root)
-    alpha = np.full((size, size, 1), 255, dtype=np.uint8)
-    write_png(root / "images" / f"{name}.png", np.concatenate([image, alpha], axis=2))
+    write_png(root / "images" / f"{name}.png", image)
     (root / "scenes" / f"{name}.json").write_text(json.dumps(scene), encoding="utf-8")
     folder = root / "segmentations" / name
     folder.mkdir(exist_ok=True)
