@@ -1,0 +1,100 @@
+"""`inside-keras generate clevr-seg` and `inside-keras prepare clevr-seg`.
+
+Cheap to import: the data modules are imported when a command runs.
+"""
+
+import sys
+from pathlib import Path
+
+from inside_keras.data.clevr_seg import CONDITIONS
+from inside_keras.data.paths import data_root
+from inside_keras.errors import InputError
+
+#: The published CLEVR-Seg archive (linked from the INSIDE authors' repository).
+PUBLISHED_ARCHIVE = "https://drive.google.com/file/d/1HfFoYwm8ltCitFo94JycbF5C3X3zx3Tu"
+
+def default_source():
+    """Where `prepare` looks without `--source`: `<data root>/clevr-seg`."""
+    return data_root() / "clevr-seg"
+
+
+def add_generate_arguments(parser):
+    parser.add_argument("--out", required=True, type=Path, help="folder to write into")
+    parser.add_argument("--n", type=int, default=4000, help="number of images (default 4000)")
+    parser.add_argument("--size", type=int, default=200, help="image side in pixels (200)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the CPUs)"
+    )
+
+
+def generate(args):
+    """Write a synthetic CLEVR-Seg in the published layout; returns the exit code."""
+    from inside_keras.data import clevr_synthetic
+    from inside_keras.progress import ProgressBar
+
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError("exists and is not a folder", args.out)
+    workers = args.workers or clevr_synthetic.default_workers()
+    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, workers)
+    with ProgressBar("generate clevr-seg") as progress:
+        clevr_synthetic.generate(args.out, options, progress)
+    print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
+    return 0
+
+
+def add_prepare_arguments(parser):
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="CLEVR-Seg folder or .zip archive (default: $INSIDE_KERAS_DATA/clevr-seg, "
+        "else data/clevr-seg)",
+    )
+    parser.add_argument(
+        "--condition", required=True, choices=list(CONDITIONS), help="what the network is told"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="prepared .npz file to write")
+    parser.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the values drawn and the split")
+    parser.add_argument("--limit", type=int, default=None, help="use the first LIMIT images")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip malformed images and count them"
+    )
+
+
+def _missing_source_error(source):
+    return InputError(
+        f"no CLEVR-Seg dataset here; download the published archive ({PUBLISHED_ARCHIVE}) "
+        f"and pass it with --source or unpack it to {default_source()}, or write a synthetic "
+        f"one with `inside-keras generate clevr-seg --out {default_source()}`",
+        source,
+    )
+
+
+def prepare(args):
+    """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
+    from inside_keras.data import clevr_prepare, clevr_seg, safe_zip
+    from inside_keras.data.prepared import save_prepared
+    from inside_keras.progress import ProgressBar
+
+    options = clevr_prepare.PrepareOptions(
+        args.condition, args.size, args.seed, args.limit, args.skip_bad
+    )
+    source = args.source or default_source()
+    if not source.exists():
+        raise _missing_source_error(source)
+    if args.out.is_dir():
+        raise InputError("is a folder; expected a .npz file path", args.out)
+    with safe_zip.folder_or_zip(source) as folder, ProgressBar("prepare clevr-seg") as progress:
+        result = clevr_prepare.prepare(clevr_seg.find_root(folder), options, progress)
+        save_prepared(args.out, **result.arrays)
+    for error in result.skipped:
+        print(f"inside-keras prepare: skipped {error}", file=sys.stderr)
+    splits = result.arrays["split"]
+    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    print(
+        f"wrote {args.out}: {len(splits)} samples ({counts}), condition {options.condition}, "
+        f"{len(result.skipped)} bad images skipped"
+    )
+    return 0

@@ -1,0 +1,149 @@
+"""Turn a CLEVR-Seg folder into prepared arrays (see `inside_keras.data.prepared`).
+
+One sample per image: the RGB image in [0, 1], the union mask of the objects matching a
+value of the chosen condition (drawn with a seeded generator among the values present)
+and that value's one-hot vector; resized on request (images bilinear, masks nearest);
+split into test 20 %, train 72 % and validation 8 % as in the paper, with a seeded
+permutation. Besides `x`, `y`, `z`, `split` and `name`, the arrays hold `condition`
+(the condition type of each sample, which flip augmentation reads) and
+`condition_value` (the index of the value in `CONDITIONS[condition]`).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inside_keras.data import clevr_seg
+from inside_keras.errors import InputError
+
+#: Fractions of the paper's split, in the order samples are assigned.
+SPLIT_FRACTIONS = (("test", 0.2), ("train", 0.72), ("val", 0.08))
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """What `prepare` builds.
+
+    Args:
+        condition: a key of `clevr_seg.CONDITIONS`.
+        size: side of the square output in pixels; None keeps the native size.
+        seed: seeds the value drawn per image and the split.
+        limit: use only the first `limit` images (natural order); None for all.
+        skip_bad: skip malformed images (counted) instead of failing.
+    """
+
+    condition: str
+    size: int | None = None
+    seed: int = 0
+    limit: int | None = None
+    skip_bad: bool = False
+
+    def __post_init__(self):
+        clevr_seg.check_condition(self.condition)
+        if self.size is not None and self.size < 1:
+            raise InputError(f"must be a positive number of pixels, got {self.size}", "--size")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"must be a positive number of images, got {self.limit}", "--limit")
+
+
+@dataclass
+class Prepared:
+    """The result of `prepare`: arrays for `save_prepared` and what was skipped.
+
+    Args:
+        arrays: dict of prepared arrays.
+        skipped: one `InputError` per skipped image.
+    """
+
+    arrays: dict
+    skipped: list = field(default_factory=list)
+
+
+def split_labels(n, seed):
+    """Split names (`test`, `train`, `val`) for `n` samples, a seeded permutation of
+    `SPLIT_FRACTIONS` (rounded; validation takes the remainder)."""
+    labels = np.empty(n, dtype="<U5")
+    order = np.random.default_rng(seed).permutation(n)
+    start = 0
+    for index, (name, fraction) in enumerate(SPLIT_FRACTIONS):
+        stop = n if index == len(SPLIT_FRACTIONS) - 1 else start + round(fraction * n)
+        labels[order[start:stop]] = name
+        start = stop
+    return labels
+
+
+def resize(image, mask, size):
+    """Resize a uint8 RGB image (bilinear) and a bool mask (nearest) to `size` x `size`."""
+    if size is None or image.shape[:2] == (size, size):
+        return image, mask
+    image = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+    mask = Image.fromarray(mask.astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST)
+    return image, np.asarray(mask).astype(bool)
+
+
+def prepare(root, options, progress=None):
+    """Prepare the CLEVR-Seg folder `root`.
+
+    Args:
+        root: CLEVR-Seg root (see `clevr_seg.find_root`).
+        options: `PrepareOptions`.
+        progress: optional callable `progress(done, total)` called after each image.
+
+    Returns:
+        `Prepared`.
+
+    Raises:
+        InputError: a malformed image (unless `options.skip_bad`), images of different
+            sizes without `options.size`, or no usable image at all.
+    """
+    root = Path(root)
+    names = clevr_seg.list_names(root)[: options.limit]
+    if not names:
+        raise InputError("no images (images/*.png) in this CLEVR-Seg folder", root)
+    rng = np.random.default_rng(options.seed)
+    x = y = None
+    z = np.zeros((len(names), len(clevr_seg.CONDITIONS[options.condition])), np.float32)
+    value_index = np.zeros(len(names), np.int64)
+    kept, skipped = [], []
+    for done, name in enumerate(names, start=1):
+        try:
+            scene = clevr_seg.read_example(root, name)
+            mask, value = clevr_seg.build_sample(scene, options.condition, rng)
+            image, mask = resize(scene.image, mask, options.size)
+            if x is None:
+                x = np.empty((len(names), *image.shape), np.float32)
+                y = np.empty((len(names), *image.shape[:2], 1), np.float32)
+            elif image.shape != x.shape[1:]:
+                raise InputError(
+                    f"image is {image.shape[1]}x{image.shape[0]} but earlier images are "
+                    f"{x.shape[2]}x{x.shape[1]}; pass --size to resize all",
+                    root / "images" / f"{name}.png",
+                )
+        except InputError as error:
+            if not options.skip_bad:
+                raise
+            skipped.append(error)
+        else:
+            row = len(kept)
+            x[row] = image / np.float32(255)
+            y[row, ..., 0] = mask
+            z[row] = clevr_seg.one_hot(options.condition, value)
+            value_index[row] = value
+            kept.append(name)
+        if progress is not None:
+            progress(done, len(names))
+    if not kept:
+        raise InputError(f"all {len(names)} images are malformed (first: {skipped[0]})", root)
+    n = len(kept)
+    arrays = {
+        "x": x[:n],
+        "y": y[:n],
+        "z": z[:n],
+        "split": split_labels(n, options.seed),
+        "name": np.array(kept),
+        "condition": np.full(n, options.condition),
+        "condition_value": value_index[:n],
+    }
+    return Prepared(arrays, skipped)

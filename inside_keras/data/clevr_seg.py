@@ -1,0 +1,276 @@
+"""Read CLEVR-Seg in its published layout and build conditioned segmentation samples.
+
+The layout (Jacenków et al., "INSIDE", MICCAI 2020), under one root folder:
+
+- `images/NAME.png`: the scene (RGBA in the published set; only RGB is used);
+- `scenes/NAME.json`: CLEVR scene description; `objects[i]` has `pixel_coords`
+  `[x (column), y (row), depth]`, `color`, `shape`, `size` and other CLEVR keys,
+  which are ignored;
+- `segmentations/NAME/*.png`: one mask per object, in object order; channel 0 is 64
+  for background and 255 for the object (grayscale, RGB and RGBA masks are all read
+  through channel 0).
+
+Mask files are put in object order with a *natural* sort (`2.png` before `10.png`).
+The paper's loader sorted names lexicographically; both orders agree on zero-padded or
+single-digit names, which is what the published set and `inside-keras generate` write.
+
+A sample conditions on one attribute (`CONDITIONS` lists each condition's values in
+one-hot order): one value among those present in the scene is drawn, the target is the
+union of the masks of the objects having that value, and `z` is its one-hot vector.
+An object's quadrant comes from `pixel_coords`: top when `y < H / 2`, left when `x < W / 2`.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from inside_keras.errors import InputError
+
+#: Condition type -> its values, in one-hot order.
+CONDITIONS = {
+    "coordinates": ("top_left", "top_right", "bottom_right", "bottom_left"),
+    "colour": ("alizarin", "nephritis", "orange"),
+    "shape": ("cube", "sphere", "triangle"),
+    "size": ("small", "medium", "large"),
+}
+
+#: Scene-JSON key of each attribute condition (`coordinates` comes from `pixel_coords`).
+SCENE_KEYS = {"colour": "color", "shape": "shape", "size": "size"}
+
+#: Channel-0 values of a mask PNG.
+MASK_BACKGROUND = 64
+MASK_OBJECT = 255
+
+#: Sub-folders of a CLEVR-Seg root.
+FOLDERS = ("images", "scenes", "segmentations")
+
+
+def natural_key(name):
+    """Sort key that orders the digit runs of `name` by value (`2.png` < `10.png`)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def find_root(path):
+    """The CLEVR-Seg root at `path` or in its only sub-folder (as archives unpack).
+
+    Args:
+        path: a folder holding `images/`, `scenes/` and `segmentations/`, or holding
+            exactly one folder that does.
+
+    Raises:
+        InputError: no such layout there.
+    """
+    path = Path(path)
+    candidates = [path] + (sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else [])
+    roots = [p for p in candidates if all((p / folder).is_dir() for folder in FOLDERS)]
+    if not roots:
+        raise InputError(
+            f"not a CLEVR-Seg folder: expected sub-folders {list(FOLDERS)} here "
+            "or in its only sub-folder",
+            path,
+        )
+    return roots[0]
+
+
+def list_names(root):
+    """Names (file stems) of the images under `root/images`, in natural order."""
+    return sorted((p.stem for p in (Path(root) / "images").glob("*.png")), key=natural_key)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One image of a CLEVR-Seg folder, read and checked.
+
+    Args:
+        name: the file stem shared by image, scene and mask folder.
+        image: uint8 `(H, W, 3)` RGB image.
+        masks: bool `(n_objects, H, W)`, one mask per object in object order.
+        objects: the scene JSON's `objects` list.
+        scene_path: path of the scene JSON (named in errors about its content).
+    """
+
+    name: str
+    image: np.ndarray
+    masks: np.ndarray
+    objects: list
+    scene_path: Path
+
+
+def read_png(path):
+    """A PNG as a NumPy array (palette images converted to RGB).
+
+    Raises:
+        InputError: the file is missing or not a readable PNG.
+    """
+    try:
+        with Image.open(path) as image:
+            if image.format != "PNG":
+                raise InputError(f"not a PNG file (format {image.format})", path)
+            if image.mode == "P":
+                image = image.convert("RGB")
+            return np.asarray(image)
+    except UnidentifiedImageError:
+        raise InputError("unreadable PNG (not an image file)", path) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InputError(f"unreadable PNG ({error})", path) from None
+
+
+def read_scene_objects(path):
+    """The `objects` list of a scene JSON, each with a valid `pixel_coords`.
+
+    Raises:
+        InputError: invalid JSON, no `objects` list, or an object without
+            `pixel_coords` `[x, y, ...]` numbers.
+    """
+    try:
+        scene = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"unreadable scene JSON ({error})", path) from None
+    objects = scene.get("objects") if isinstance(scene, dict) else None
+    if not isinstance(objects, list) or not objects:
+        raise InputError("scene JSON has no non-empty `objects` list", path)
+    for index, item in enumerate(objects):
+        coords = item.get("pixel_coords") if isinstance(item, dict) else None
+        valid = (
+            isinstance(coords, list)
+            and len(coords) >= 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
+        )
+        if not valid:
+            raise InputError(
+                f"objects[{index}] has no `pixel_coords` [x, y, depth] (got {coords!r})", path
+            )
+    return objects
+
+
+def read_masks(folder, n_objects, shape):
+    """The object masks of one scene, checked against the scene and image.
+
+    Args:
+        folder: `segmentations/NAME`.
+        n_objects: number of objects in the scene JSON.
+        shape: `(H, W)` of the image.
+
+    Returns:
+        bool array `(n_objects, H, W)`.
+
+    Raises:
+        InputError: wrong number of masks, unreadable PNG, wrong size, or channel-0
+            values other than 64 and 255.
+    """
+    paths = sorted(Path(folder).glob("*.png"), key=lambda p: natural_key(p.name))
+    if len(paths) != n_objects:
+        raise InputError(
+            f"has {len(paths)} mask PNGs but the scene lists {n_objects} objects", folder
+        )
+    masks = np.empty((n_objects, *shape), dtype=bool)
+    for index, path in enumerate(paths):
+        pixels = read_png(path)
+        channel = pixels if pixels.ndim == 2 else pixels[..., 0]
+        if channel.shape != tuple(shape):
+            raise InputError(
+                f"mask is {channel.shape[1]}x{channel.shape[0]} (WxH) but the image is "
+                f"{shape[1]}x{shape[0]}",
+                path,
+            )
+        values = np.unique(channel)
+        bad = sorted(set(values.tolist()) - {MASK_BACKGROUND, MASK_OBJECT})
+        if bad:
+            raise InputError(
+                f"channel 0 has values {bad[:5]}; expected only {MASK_BACKGROUND} "
+                f"(background) and {MASK_OBJECT} (object)",
+                path,
+            )
+        masks[index] = channel == MASK_OBJECT
+    return masks
+
+
+def read_example(root, name):
+    """Read and check image, scene and masks of `name` under the CLEVR-Seg `root`.
+
+    Raises:
+        InputError: any missing or malformed file, named in the message.
+    """
+    root = Path(root)
+    image_path = root / "images" / f"{name}.png"
+    scene_path = root / "scenes" / f"{name}.json"
+    mask_folder = root / "segmentations" / name
+    if not scene_path.is_file():
+        raise InputError(f"image has no scene file {scene_path}", image_path)
+    if not mask_folder.is_dir() or not any(mask_folder.glob("*.png")):
+        raise InputError(f"scene has no masks (no PNG files in {mask_folder})", scene_path)
+    pixels = read_png(image_path)
+    if pixels.ndim != 3 or pixels.shape[-1] < 3 or pixels.dtype != np.uint8:
+        raise InputError(
+            f"expected an 8-bit RGB or RGBA image, got {pixels.dtype} {pixels.shape}", image_path
+        )
+    objects = read_scene_objects(scene_path)
+    masks = read_masks(mask_folder, len(objects), pixels.shape[:2])
+    return Scene(name, np.ascontiguousarray(pixels[..., :3]), masks, objects, scene_path)
+
+
+def check_condition(condition):
+    """Raise `InputError` unless `condition` is one of `CONDITIONS`."""
+    if condition not in CONDITIONS:
+        raise InputError(
+            f"unknown condition {condition!r}; allowed: {list(CONDITIONS)}", "--condition"
+        )
+
+
+def quadrant(x, y, height, width):
+    """The quadrant name of pixel position (`x` column, `y` row) in an image."""
+    vertical = "top" if y < height / 2 else "bottom"
+    horizontal = "left" if x < width / 2 else "right"
+    return f"{vertical}_{horizontal}"
+
+
+def object_values(scene, condition):
+    """Each object's value of `condition` (a name from `CONDITIONS[condition]`).
+
+    Raises:
+        InputError: an object lacks the attribute or has a value not in `CONDITIONS`.
+    """
+    check_condition(condition)
+    if condition == "coordinates":
+        height, width = scene.image.shape[:2]
+        return [quadrant(*item["pixel_coords"][:2], height, width) for item in scene.objects]
+    key, allowed = SCENE_KEYS[condition], CONDITIONS[condition]
+    values = [item.get(key) for item in scene.objects]
+    for index, value in enumerate(values):
+        if value not in allowed:
+            raise InputError(
+                f"objects[{index}] has {key}={value!r}; allowed: {list(allowed)}",
+                scene.scene_path,
+            )
+    return values
+
+
+def build_sample(scene, condition, rng):
+    """One conditioned sample of a scene.
+
+    Args:
+        scene: a `Scene`.
+        condition: a key of `CONDITIONS`.
+        rng: NumPy generator that picks the value among those present in the scene.
+
+    Returns:
+        `(mask, value_index)`: bool `(H, W)` union of the masks of the objects whose
+        value is `CONDITIONS[condition][value_index]`, and that index.
+    """
+    values = object_values(scene, condition)
+    order = CONDITIONS[condition]
+    present = sorted({order.index(value) for value in values})
+    value_index = int(rng.choice(present))
+    chosen = np.array([order.index(value) == value_index for value in values])
+    return scene.masks[chosen].any(axis=0), value_index
+
+
+def one_hot(condition, value_index):
+    """float32 one-hot vector of `CONDITIONS[condition][value_index]`."""
+    vector = np.zeros(len(CONDITIONS[condition]), dtype=np.float32)
+    vector[value_index] = 1.0
+    return vector

@@ -1,0 +1,93 @@
+"""Unpack a dataset `.zip` without trusting it.
+
+Refused: entries with absolute paths (or drive letters), entries with `..` parts,
+symbolic links, and archives that would unpack to more than a byte bound. The bound
+is checked against the declared sizes first and again while writing, so an entry that
+lies about its size is stopped too.
+"""
+
+import contextlib
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from inside_keras.errors import InputError
+
+#: Default bound on the unpacked size of an archive (the published CLEVR-Seg is far less).
+MAX_UNPACKED_BYTES = 8 * 2**30
+
+_CHUNK = 2**20
+
+
+def _check_member(info, archive):
+    name = info.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or (parts and parts[0].endswith(":")):
+        raise InputError(f"refusing entry {info.filename!r}: absolute path", archive)
+    if ".." in parts:
+        raise InputError(f"refusing entry {info.filename!r}: `..` in its path", archive)
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise InputError(f"refusing entry {info.filename!r}: symbolic link", archive)
+
+
+def extract_zip(archive, destination, max_bytes=MAX_UNPACKED_BYTES):
+    """Extract `archive` into `destination` after checking every entry.
+
+    Args:
+        archive: path of the `.zip` file.
+        destination: folder to extract into (created if missing).
+        max_bytes: bound on the total unpacked size in bytes.
+
+    Raises:
+        InputError: not a zip file, an unsafe entry, or more than `max_bytes` unpacked;
+            the message names the entry.
+    """
+    destination = Path(destination)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = zipped.infolist()
+            for info in members:
+                _check_member(info, archive)
+            declared = sum(info.file_size for info in members)
+            if declared > max_bytes:
+                raise InputError(
+                    f"would unpack to {declared} bytes, more than the bound of {max_bytes}",
+                    archive,
+                )
+            written = 0
+            for info in members:
+                target = destination / info.filename.replace("\\", "/")
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zipped.open(info) as source, open(target, "wb") as sink:
+                    while chunk := source.read(_CHUNK):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise InputError(
+                                f"entry {info.filename!r} unpacks past the bound of "
+                                f"{max_bytes} bytes",
+                                archive,
+                            )
+                        sink.write(chunk)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"unreadable zip archive ({error})", archive) from None
+
+
+@contextlib.contextmanager
+def folder_or_zip(path, max_bytes=MAX_UNPACKED_BYTES):
+    """Yield a folder: `path` itself, or a temporary folder holding the unpacked `.zip`.
+
+    Args:
+        path: a folder or a `.zip` file.
+        max_bytes: bound on the unpacked size (see `extract_zip`).
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="inside-keras-unzip-") as folder:
+            extract_zip(path, folder, max_bytes)
+            yield Path(folder)
+    else:
+        yield path

@@ -1,0 +1,178 @@
+"""`inside-keras prepare clevr-seg` / `generate clevr-seg` through `cli.main`: bad input
+gives exit code 2, one stderr line naming the file, and nothing at `--out`."""
+
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inside_keras.cli import main
+from inside_keras.data.prepared import load_prepared
+from tests.data import clevr_folder
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return clevr_folder.write_folder(tmp_path / "clevr")
+
+
+def prepare(source, out, *extra):
+    return main(
+        ["prepare", "clevr-seg", "--source", str(source), "--condition", "colour",
+         "--out", str(out), *extra]
+    )
+
+
+def _delete_scene(root):
+    path = root / "scenes" / "scene_c.json"
+    path.unlink()
+    return path
+
+
+def _delete_masks(root):
+    shutil.rmtree(root / "segmentations" / "scene_c")
+    return root / "segmentations" / "scene_c"
+
+
+def _drop_one_mask(root):
+    (root / "segmentations" / "scene_c" / "2.png").unlink()
+    return root / "segmentations" / "scene_c"
+
+
+def _bad_mask_value(root):
+    path = root / "segmentations" / "scene_c" / "1.png"
+    pixels = np.asarray(Image.open(path)).copy()
+    pixels[0, 0] = 128
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def _mask_size(root):
+    path = root / "segmentations" / "scene_c" / "0.png"
+    Image.fromarray(np.full((20, 24), 64, np.uint8)).save(path)
+    return path
+
+
+def _unreadable_image(root):
+    path = root / "images" / "scene_c.png"
+    path.write_bytes(path.read_bytes()[:60])
+    return path
+
+
+def _unreadable_mask(root):
+    path = root / "segmentations" / "scene_c" / "1.png"
+    path.write_bytes(b"not a png at all")
+    return path
+
+
+def _no_objects(root):
+    path = root / "scenes" / "scene_c.json"
+    path.write_text(json.dumps({"image_index": 2, "things": []}))
+    return path
+
+
+def _no_pixel_coords(root):
+    path = root / "scenes" / "scene_c.json"
+    scene = json.loads(path.read_text())
+    del scene["objects"][1]["pixel_coords"]
+    path.write_text(json.dumps(scene))
+    return path
+
+
+CORRUPTIONS = {
+    "image without scene": _delete_scene,
+    "scene without masks": _delete_masks,
+    "mask count != object count": _drop_one_mask,
+    "mask value outside {64, 255}": _bad_mask_value,
+    "image/mask size mismatch": _mask_size,
+    "unreadable image PNG": _unreadable_image,
+    "unreadable mask PNG": _unreadable_mask,
+    "JSON without objects": _no_objects,
+    "JSON without pixel_coords": _no_pixel_coords,
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTIONS))
+def test_corrupted_file_exits_2_with_one_line(folder, tmp_path, capsys, kind):
+    bad = CORRUPTIONS[kind](folder)
+    out = tmp_path / "out.npz"
+    assert prepare(folder, out) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert str(bad) in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert list(tmp_path.glob("*.tmp")) == [] and list(tmp_path.glob(".out.npz*")) == []
+
+
+def test_skip_bad_skips_and_counts(folder, tmp_path, capsys):
+    _bad_mask_value(folder)
+    _no_objects_path = folder / "scenes" / "scene_a.json"
+    _no_objects_path.write_text("{}")
+    out = tmp_path / "out.npz"
+    assert prepare(folder, out, "--skip-bad") == 0
+    captured = capsys.readouterr()
+    assert "3 samples" in captured.out and "2 bad images skipped" in captured.out
+    assert "scene_a.json" in captured.err and "scene_c" in captured.err
+    arrays = load_prepared(out)
+    assert list(arrays["name"]) == ["scene_b", "scene_d", "scene_e"]
+
+
+def test_prepare_from_zip_archive(folder, tmp_path):
+    archive = tmp_path / "clevr-seg.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(folder.rglob("*")):
+            zipped.write(path, path.relative_to(folder.parent))
+    from_zip, from_folder = tmp_path / "zip.npz", tmp_path / "folder.npz"
+    assert prepare(archive, from_zip, "--seed", "5") == 0
+    assert prepare(folder, from_folder, "--seed", "5") == 0
+    a, b = load_prepared(from_zip), load_prepared(from_folder)
+    for key in ("x", "y", "z", "split", "name"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_unsafe_zip_exits_2(tmp_path, capsys):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("../escape.txt", "x")
+    out = tmp_path / "out.npz"
+    assert prepare(archive, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "evil.zip" in err and "../escape.txt" in err
+    assert not out.exists() and not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_no_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INSIDE_KERAS_DATA", str(tmp_path / "nowhere"))
+    code = main(["prepare", "clevr-seg", "--condition", "shape", "--out", str(tmp_path / "o.npz")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(tmp_path / "nowhere" / "clevr-seg") in err
+    assert "drive.google.com" in err and "inside-keras generate clevr-seg" in err
+
+
+def test_prepared_file_is_loadable_and_complete(folder, tmp_path, capsys):
+    out = tmp_path / "sub" / "p.npz"
+    assert prepare(folder, out, "--size", "32") == 0
+    arrays = load_prepared(out)
+    assert arrays["x"].shape == (5, 32, 32, 3)
+    assert set(arrays["split"]) <= {"train", "val", "test"}
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_generate_then_prepare(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["generate", "clevr-seg", "--out", str(out), "--n", "5", "--size", "64",
+                 "--workers", "1"]) == 0
+    assert len(list((out / "images").glob("*.png"))) == 5
+    npz = tmp_path / "gen.npz"
+    assert main(["prepare", "clevr-seg", "--source", str(out), "--condition", "coordinates",
+                 "--out", str(npz)]) == 0
+    assert load_prepared(npz)["x"].shape == (5, 64, 64, 3)
+    assert main(["generate", "clevr-seg", "--out", str(tmp_path / "g2"), "--n", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("--n: must be at least 1, got 0")
