@@ -9,7 +9,7 @@ cheap to import (no Keras import at module level): the parser imports them all.
 import importlib
 
 #: Dataset name on the command line -> module under `inside_keras.commands`.
-DATASET_MODULES = {}
+DATASET_MODULES = {"acdc": "acdc"}
 
 
 def _register(subparsers, command, help_text):
