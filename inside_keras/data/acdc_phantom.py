@@ -28,7 +28,7 @@ GROUPS = {
     "MINF": (1.15, 0.85, 0.82, 1.0, 0.75),
     "DCM": (1.3, 0.8, 0.88, 1.0, 0.8),
     "HCM": (0.85, 1.6, 0.5, 0.9, 0.7),
-    "RV": (0.95, 1.0, 0.65, 1.5, 0.9),
+    "RV": (0.95, 1.0, 0.65, 1.3, 0.9),
 }
 
 #: Mean intensities of air, body, lung, blood, myocardium and epicardial fat.
@@ -94,7 +94,7 @@ def _anatomy(rng, group, shape, spacing, n_frames, es_frame):
     endo = endo_ed * (1 - (1 - lv_es) * squeeze)
     epi = np.sqrt(endo**2 + (endo_ed + wall_ed) ** 2 - endo_ed**2)  # constant wall area
     rv_size = np.clip(1 - 0.9 * position**1.5, 0, None) * (1 - (1 - rv_es) * squeeze)
-    rv_long = 1.45 * (endo_ed[0, 0] + wall_ed[0, 0]) * rv_scale * rv_size
+    rv_long = 1.3 * (endo_ed[0, 0] + wall_ed[0, 0]) * rv_scale * rv_size
     rv_short = 0.75 * (endo_ed[0, 0] + wall_ed[0, 0]) * rv_scale * rv_size + 1e-6
     rv_centre = 0.6 * (endo_ed[0, 0] + wall_ed[0, 0]) + 0.5 * rv_short
 
