@@ -132,10 +132,17 @@ def _intensities(rng, classes, tissue):
     return np.abs(image)
 
 
-def make_patient(rng, group):
-    """Draw one `PhantomPatient` of diagnostic `group` (a key of `GROUPS`)."""
+def make_patient(rng, group, pixel_spacing=None):
+    """Draw one `PhantomPatient` of diagnostic `group` (a key of `GROUPS`).
+
+    Args:
+        rng: a `numpy.random.Generator`.
+        group: the diagnostic group, a key of `GROUPS`.
+        pixel_spacing: the in-plane pixel size in mm; drawn from 1.3-1.9 mm if None.
+    """
     height, width = (int(n) for n in rng.integers(16, 25, size=2) * 8)
-    pixel = round(float(rng.uniform(1.3, 1.9)), 4)
+    drawn = round(float(rng.uniform(1.3, 1.9)), 4)
+    pixel = drawn if pixel_spacing is None else float(pixel_spacing)
     thickness = float(rng.choice([5.0, 6.5, 7.0, 8.0, 10.0]))
     n_slices = int(np.clip(round(rng.uniform(70, 100) / thickness), 6, 21))
     n_frames = int(rng.integers(10, 16))
