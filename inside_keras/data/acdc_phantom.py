@@ -107,9 +107,9 @@ def _anatomy(rng, group, shape, spacing, n_frames, es_frame):
     classes = np.select([lv, myo, rv, fat], [3, 2, 1, _FAT], 0).astype(np.uint8)
     outer = endo_ed[0, 0] + wall_ed[0, 0]  # LV outer radius at the base, ED
     lungs = (np.hypot((along + 1.6 * outer + 28) / 26, across / 48) < 1) | (
-        np.hypot((along - 2.6 * outer - 28) / 26, across / 55) < 1
+        np.hypot((along - 2.2 * outer - 20) / 24, (across - 10) / 50) < 1
     )
-    body = np.hypot(y / (0.44 * height * spacing[0]), x / (0.47 * width * spacing[1])) < 1
+    body = np.hypot(y / (0.46 * height * spacing[0]), x / (0.6 * width * spacing[1])) < 1
     tissue = np.select([lungs & body & ~in_rv[:, :, 0, 0], body], [_LUNG, _BODY], _AIR)
     return classes, tissue
 
