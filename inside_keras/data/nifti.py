@@ -58,7 +58,7 @@ def load_volume(path, ndim):
             data = image.get_fdata(dtype=np.float32)
             zooms = image.header.get_zooms()
     except _READ_ERRORS as error:
-        reason = str(error).strip() or type(error).__name__
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line
         raise InputError(f"not a readable NIfTI file ({reason})", path) from None
     if len(shape) != ndim:
         raise InputError(

@@ -76,6 +76,12 @@ def _truncated(folder):
     return _frame(folder)
 
 
+def _data_cut_short(folder):
+    header_only = gzip.decompress(_frame(folder).read_bytes())[:400]
+    _frame(folder).write_bytes(gzip.compress(header_only))
+    return _frame(folder)
+
+
 def _gzip_of_garbage(folder):
     _frame(folder, gt=True).write_bytes(gzip.compress(b"\0" * 100))
     return _frame(folder, gt=True)
@@ -94,6 +100,7 @@ CORRUPTIONS = {
     "not gzip": (_not_gzip, "not a readable NIfTI file"),
     "truncated": (_truncated, "not a readable NIfTI file"),
     "gzip of garbage": (_gzip_of_garbage, "not a readable NIfTI file"),
+    "data cut short": (_data_cut_short, "could the file be damaged?"),
 }
 
 
