@@ -9,7 +9,7 @@ cheap to import (no Keras import at module level): the parser imports them all.
 import importlib
 
 #: Dataset name on the command line -> module under `inside_keras.commands`.
-DATASET_MODULES = {"clevr-seg": "clevr_seg"}
+DATASET_MODULES = {"clevr-seg": "clevr_seg", "acdc": "acdc"}
 
 
 def _register(subparsers, command, help_text):

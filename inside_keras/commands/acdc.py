@@ -1,0 +1,99 @@
+"""`inside-keras generate acdc` and `inside-keras prepare acdc`.
+
+Cheap to import: the data modules (NumPy, SciPy, nibabel) are imported when a command runs.
+"""
+
+import sys
+
+from inside_keras.data.paths import data_root
+
+
+def add_generate_arguments(parser):
+    """Flags of `generate acdc`."""
+    parser.description = (
+        "Write synthetic cardiac MRI phantoms in ACDC's published layout "
+        "(OUT/training/patientNNN/ with Info.cfg, 4-D cine, ED/ES frames and _gt labels)."
+    )
+    parser.add_argument("--out", required=True, help="dataset root to write")
+    parser.add_argument("--patients", type=int, default=20, help="number of patients (20)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+
+
+def generate(args):
+    """Run `generate acdc`; returns the exit code."""
+    from inside_keras.data.acdc_phantom import generate_acdc
+    from inside_keras.errors import InputError
+
+    if args.patients < 1:
+        raise InputError(f"must be at least 1, got {args.patients}", "--patients")
+    folders = generate_acdc(args.out, patients=args.patients, seed=args.seed)
+    print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")
+    return 0
+
+
+def _condition(text):
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_prepare_arguments(parser):
+    """Flags of `prepare acdc`."""
+    parser.description = (
+        "Resample, crop and normalise the ED and ES slices of ACDC patient folders into one "
+        "prepared .npz, conditioned on cardiac phase and slice position; split by patient."
+    )
+    parser.add_argument(
+        "--source", default=None, help="ACDC root holding training/ (default: DATA_ROOT/acdc)"
+    )
+    parser.add_argument(
+        "--split", default="training", help="source split: training or testing (training)"
+    )
+    parser.add_argument("--out", required=True, help="prepared dataset to write (.npz)")
+    parser.add_argument("--spacing", type=float, default=1.25, help="in-plane mm (1.25)")
+    parser.add_argument("--size", type=int, default=128, help="slice height and width (128)")
+    parser.add_argument(
+        "--condition",
+        type=_condition,
+        default=("phase", "position"),
+        help="comma-separated components of z, in order: phase, position (phase,position)",
+    )
+    parser.add_argument(
+        "--position",
+        default="continuous",
+        help="slice position as continuous (index / (n - 1)) or bins (base/mid/apex)",
+    )
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="patients (0.1)")
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="patients (0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the patient split (0)")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip and count bad patients instead of failing"
+    )
+
+
+def prepare(args):
+    """Run `prepare acdc`; returns the exit code."""
+    from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
+    from inside_keras.data.prepared import save_prepared
+
+    options = PrepareOptions(
+        spacing=args.spacing,
+        size=args.size,
+        condition=args.condition,
+        position=args.position,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        skip_bad=args.skip_bad,
+    )
+    source = args.source if args.source is not None else data_root() / "acdc"
+    result = prepare_acdc(source, args.split, options)
+    save_prepared(args.out, **result.arrays)
+    for folder, reason in result.skipped:
+        print(f"skipped {folder.name}: {reason}", file=sys.stderr)
+    arrays = result.arrays
+    counts = ", ".join(f"{(arrays['split'] == s).sum()} {s}" for s in ("train", "val", "test"))
+    n_patients = len(set(arrays["patient"].tolist()))
+    print(
+        f"wrote {len(arrays['x'])} slices ({counts}) of {n_patients} patients to {args.out}; "
+        f"skipped {len(result.skipped)} bad patients"
+    )
+    return 0

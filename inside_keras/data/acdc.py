@@ -1,0 +1,193 @@
+"""Read the published ACDC layout (Automated Cardiac Diagnosis Challenge, MICCAI 2017).
+
+```
+<root>/training/patient001/Info.cfg                    ED: 1, ES: 12, Group, Height, NbFrame, Weight
+                          patient001_4d.nii.gz         the cine, (H, W, slices, frames)
+                          patient001_frame01.nii.gz    the ED frame, (H, W, slices)
+                          patient001_frame01_gt.nii.gz its labels: 0 background, 1 RV, 2 MYO, 3 LV
+                          patient001_frame12.nii.gz    the ES frame, and its `_gt`
+<root>/testing/patient101/...
+```
+
+Volumes are used as stored (no reorientation); the spacing comes from the NIfTI header.
+Slice index 0 is the first slice in the file (the base in ACDC's ordering). Every
+problem is raised as `InputError` naming the file at fault.
+
+Reference: Bernard et al., "Deep Learning Techniques for Automatic MRI Cardiac
+Multi-Structures Segmentation and Diagnosis: Is the Problem Solved?", IEEE TMI 2018.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inside_keras.data.nifti import load_volume
+from inside_keras.errors import InputError
+
+#: Class ids of the ground truth, in order.
+LABELS = ("background", "RV", "MYO", "LV")
+#: The evaluated structures and their class ids.
+STRUCTURES = {"RV": 1, "MYO": 2, "LV": 3}
+#: The annotated phases, in the order of `phase` ids (0 ED, 1 ES).
+PHASES = ("ED", "ES")
+#: The source splits of the published layout.
+SOURCE_SPLITS = ("training", "testing")
+
+_PATIENT_FOLDER = re.compile(r"^patient\d+$")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One annotated frame of a patient.
+
+    Attributes:
+        phase: `"ED"` or `"ES"`.
+        number: the 1-based frame number from `Info.cfg`.
+        image: float32 `(H, W, slices)`.
+        label: uint8 `(H, W, slices)` class ids 0..3.
+        spacing: `(row, column, slice)` voxel size in mm.
+    """
+
+    phase: str
+    number: int
+    image: np.ndarray
+    label: np.ndarray
+    spacing: tuple
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A patient folder: its name, `Info.cfg` entries and the ED and ES frames."""
+
+    name: str
+    info: dict
+    frames: tuple
+
+    def frame(self, phase):
+        """The `Frame` of `phase` (`"ED"` or `"ES"`)."""
+        return self.frames[PHASES.index(phase)]
+
+
+def read_info(path):
+    """Parse an `Info.cfg`: `key: value` lines, tolerant of spaces, case and extra keys.
+
+    Returns:
+        A dict of the entries as strings, with `ED` and `ES` as 1-based ints.
+
+    Raises:
+        InputError: the file is missing, or `ED`/`ES` is missing or not a positive integer.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        reason = "missing Info.cfg" if not path.exists() else f"unreadable ({error.strerror})"
+        expected = "expected `ED: <frame>` and `ES: <frame>` lines"
+        raise InputError(f"{reason}; {expected}", path) from None
+    info = {}
+    for line in text.splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.strip():
+            info[key.strip()] = value.strip()
+    for phase in PHASES:
+        matches = [key for key in info if key.upper() == phase]
+        if not matches:
+            raise InputError(
+                f"no `{phase}` entry; expected `ED: <frame>` and `ES: <frame>` "
+                f"(found keys {sorted(info)})",
+                path,
+            )
+        value = info.pop(matches[0])
+        if not value.isdigit() or int(value) < 1:
+            raise InputError(f"`{phase}` must be a 1-based frame number, got {value!r}", path)
+        info[phase] = int(value)
+    return info
+
+
+def frame_path(folder, number, ground_truth=False):
+    """The file of frame `number` in a patient folder (`.nii.gz`, or `.nii` if only that exists)."""
+    folder = Path(folder)
+    stem = f"{folder.name}_frame{number:02d}{'_gt' if ground_truth else ''}"
+    path = folder / f"{stem}.nii.gz"
+    uncompressed = folder / f"{stem}.nii"
+    return uncompressed if not path.exists() and uncompressed.exists() else path
+
+
+def check_labels(label, path):
+    """Class ids 0..3 as uint8, or `InputError` naming the values found outside."""
+    values = np.unique(label)
+    bad = values[(values != np.round(values)) | (values < 0) | (values >= len(LABELS))]
+    if bad.size:
+        shown = ", ".join(f"{value:g}" for value in bad[:5]) + (", ..." if bad.size > 5 else "")
+        raise InputError(
+            f"labels must be class ids 0..3 (0 background, 1 RV, 2 MYO, 3 LV); found {shown}",
+            path,
+        )
+    return label.astype(np.uint8)
+
+
+def read_frame(folder, phase, number):
+    """Read one annotated frame (image and `_gt`) of a patient folder as a `Frame`."""
+    image_path, label_path = frame_path(folder, number), frame_path(folder, number, True)
+    for path, what in ((image_path, "frame"), (label_path, "ground truth")):
+        if not path.is_file():
+            raise InputError(f"missing {phase} {what} (Info.cfg {phase}: {number})", path)
+    image = load_volume(image_path, ndim=3)
+    label = load_volume(label_path, ndim=3)
+    if label.data.shape != image.data.shape:
+        raise InputError(
+            f"label shape {label.data.shape} differs from image shape {image.data.shape} "
+            f"of {image_path.name}",
+            label_path,
+        )
+    return Frame(
+        phase=phase,
+        number=number,
+        image=image.data,
+        label=check_labels(label.data, label_path),
+        spacing=image.spacing,
+    )
+
+
+def read_patient(folder):
+    """Read a patient folder: `Info.cfg`, then the ED and ES frames with their labels.
+
+    Raises:
+        InputError: naming the file at fault (missing `Info.cfg` or entry, missing frame
+            or `_gt`, unreadable NIfTI, wrong rank, NaN voxels, shape mismatch, labels
+            outside 0..3).
+    """
+    folder = Path(folder)
+    info = read_info(folder / "Info.cfg")
+    frames = tuple(read_frame(folder, phase, info[phase]) for phase in PHASES)
+    return Patient(name=folder.name, info=info, frames=frames)
+
+
+def read_cine(folder):
+    """The 4-D cine `patientNNN_4d.nii.gz` of a patient folder as a `Volume`."""
+    folder = Path(folder)
+    path = folder / f"{folder.name}_4d.nii.gz"
+    if not path.is_file():
+        raise InputError("missing 4-D cine", path)
+    return load_volume(path, ndim=4)
+
+
+def patient_folders(root, split="training"):
+    """The `patientNNN` folders of `root/split`, sorted by name.
+
+    Raises:
+        InputError: `split` is not a published split, or the folder holds no patient.
+    """
+    if split not in SOURCE_SPLITS:
+        raise InputError(f"unknown ACDC split {split!r}; allowed: {list(SOURCE_SPLITS)}", "--split")
+    folder = Path(root) / split
+    if not folder.is_dir():
+        raise InputError(
+            "no such folder; expected the published layout <root>/training/patientNNN/", folder
+        )
+    folders = sorted(p for p in folder.iterdir() if p.is_dir() and _PATIENT_FOLDER.match(p.name))
+    if not folders:
+        raise InputError("no patientNNN folders in it", folder)
+    return folders

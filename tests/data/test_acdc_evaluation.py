@@ -1,0 +1,109 @@
+"""ACDC evaluation: ground truth as prediction scores perfectly; errors show where they belong."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from inside_keras.data.acdc_evaluation import EvaluationResult, evaluate
+from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
+from inside_keras.data.prepared import select_split
+from inside_keras.errors import InputError
+from tests.data import acdc_folders
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = acdc_folders.write_dataset(tmp_path_factory.mktemp("acdc"), patients=2)
+    # 1.5 mm sources prepared at 1.2 mm: an upsampling, cropped to 28 px of the 25 x 30.
+    arrays = prepare_acdc(
+        root, options=PrepareOptions(spacing=1.2, size=28, test_fraction=0)
+    ).arrays
+    return root, arrays
+
+
+def test_ground_truth_as_prediction_scores_dice_1_hd95_0(dataset):
+    root, arrays = dataset
+    assert arrays["resampled_shape"][0].tolist() == [25, 30] and arrays["y"].shape[1:] == (28, 28)
+    result = evaluate(arrays["y"], arrays, root)
+    assert len(result.rows) == 2 * 2 * 3
+    for row in result.rows:
+        assert row["dice"] == 1.0 and row["hd95_mm"] == 0.0, row
+    for entry in result.summary():
+        assert (entry["dice_mean"], entry["dice_std"], entry["hd95_mean_mm"]) == (1.0, 0.0, 0.0)
+        assert entry["volumes"] == 2 and entry["hd95_undefined"] == 0
+
+
+def test_scores_accept_class_scores(dataset):
+    root, arrays = dataset
+    scores = np.eye(4, dtype=np.float32)[arrays["y"]]
+    assert all(row["dice"] == 1.0 for row in evaluate(scores, arrays, root).rows)
+
+
+def test_errors_are_scored_on_the_original_grid(dataset):
+    root, arrays = dataset
+    predictions = arrays["y"].copy()
+    predictions[predictions == 1] = 0  # no RV anywhere
+    ed_slice0 = (arrays["patient"] == "patient001") & (arrays["phase"] == 0)
+    ed_slice0 &= arrays["slice_index"] == 0
+    predictions[ed_slice0] = np.where(predictions[ed_slice0] == 3, 2, predictions[ed_slice0])
+    result = evaluate(predictions, arrays, root)
+    rows = {(r["patient"], r["phase"], r["structure"]): r for r in result.rows}
+    for key, row in rows.items():
+        if key[2] == "RV":
+            assert row["dice"] == 0.0 and math.isnan(row["hd95_mm"])
+    # patient001 ED slice 0 lost its LV disc (radius 6 px: 113 px) to the MYO.
+    truth = acdc_folders.labels(acdc_folders.SHAPE, 0.5)
+    lv_total, lv_slice0 = (truth == 3).sum(), (truth[..., 0] == 3).sum()
+    lv = rows[("patient001", "ED", "LV")]
+    assert lv["dice"] == pytest.approx(2 * (lv_total - lv_slice0) / (2 * lv_total - lv_slice0))
+    # The missing slice is 8 mm away from the next LV surface.
+    assert lv["hd95_mm"] > 0 and rows[("patient002", "ED", "LV")]["dice"] == 1.0
+    summary = {(s["phase"], s["structure"]): s for s in result.summary()}
+    assert summary[("ED", "RV")]["hd95_undefined"] == 2
+    assert math.isnan(summary[("ED", "RV")]["hd95_mean_mm"])
+
+
+def test_missing_slices_are_reported(dataset):
+    root, arrays = dataset
+    keep = arrays["name"] != "patient002_ES_slice03"
+    subset = {key: value[keep] for key, value in arrays.items()}
+    with pytest.raises(InputError, match=r"patient002 ES: predictions cover slices \[0, 1, 2, 4\]"):
+        evaluate(subset["y"], subset, root)
+
+
+def test_a_split_evaluates_only_its_patients(dataset):
+    root, arrays = dataset
+    val = select_split(arrays, "val")
+    train = select_split(arrays, "train")
+    assert len(val["x"]) + len(train["x"]) == len(arrays["x"])
+    result = evaluate(train["y"], train, root)
+    assert {r["patient"] for r in result.rows} == set(train["patient"].tolist())
+
+
+def test_table_and_csv(tmp_path):
+    rows = tuple(
+        {"patient": p, "phase": ph, "structure": s, "dice": d, "hd95_mm": h}
+        for p, d, h in (("patient001", 0.9, 2.0), ("patient002", 0.7, float("nan")))
+        for ph in ("ED", "ES")
+        for s in ("LV", "RV", "MYO")
+    )
+    result = EvaluationResult(rows=rows)
+    table = result.table().splitlines()
+    assert table[0].split(" | ") == [
+        "Structure", "ED Dice      ", "ES Dice      ", "ED HD95 (mm)", "ES HD95 (mm)"
+    ]  # fmt: skip
+    assert table[2] == "LV        | 0.800 ± 0.100 | 0.800 ± 0.100 | 2.00 ± 0.00  | 2.00 ± 0.00"
+    assert [line.split(" ")[0] for line in table[2:5]] == ["LV", "RV", "MYO"]
+    assert table[5] == "2 patients, mean ± std per volume"
+    assert "for 6 volume-structures" in table[6]
+    result.to_csv(tmp_path / "rows.csv")
+    with (tmp_path / "rows.csv").open() as stream:
+        written = list(csv.DictReader(stream))
+    assert len(written) == 12 and written[0]["dice"] == "0.9" and written[-1]["hd95_mm"] == "nan"
+    result.summary_to_csv(tmp_path / "summary.csv")
+    with (tmp_path / "summary.csv").open() as stream:
+        summary = list(csv.DictReader(stream))
+    assert summary[0]["structure"] == "LV" and float(summary[0]["dice_mean"]) == pytest.approx(0.8)
+    assert summary[0]["hd95_undefined"] == "1"

@@ -1,0 +1,115 @@
+"""`prepare acdc` on hand-built published-layout folders: labels, phase, position, splits."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from inside_keras.cli import main
+from inside_keras.data.acdc import PHASES, read_info, read_patient
+from inside_keras.data.acdc_prepare import PrepareOptions, condition_vector, prepare_acdc
+from inside_keras.data.prepared import load_prepared
+from inside_keras.errors import InputError
+from tests.data import acdc_folders
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return acdc_folders.write_dataset(tmp_path / "acdc", patients=3)
+
+
+def test_info_cfg_is_parsed_tolerantly(tmp_path):
+    path = tmp_path / "Info.cfg"
+    path.write_text("  ed :  12 \nes: 3\nGroup : DCM\nunknown line\nExtra: a: b\n")
+    info = read_info(path)
+    assert info["ED"] == 12 and info["ES"] == 3
+    assert info["Group"] == "DCM" and info["Extra"] == "a: b"
+
+
+def test_reader_returns_frames_labels_and_spacing(dataset):
+    patient = read_patient(dataset / "training" / "patient002")
+    assert patient.info["ED"] == acdc_folders.ED and patient.info["NbFrame"] == "4"
+    ed, es = patient.frames
+    assert (ed.phase, ed.number, es.phase, es.number) == ("ED", 1, "ES", 3)
+    assert ed.image.shape == acdc_folders.SHAPE and ed.image.dtype == np.float32
+    assert ed.label.dtype == np.uint8
+    np.testing.assert_array_equal(ed.label, acdc_folders.labels(acdc_folders.SHAPE, 0.5))
+    assert ed.spacing == pytest.approx(acdc_folders.SPACING)
+
+
+def test_prepare_at_native_spacing_keeps_every_slice(dataset, tmp_path):
+    out = tmp_path / "acdc.npz"
+    code = main(
+        ["prepare", "acdc", "--source", str(dataset), "--out", str(out),
+         "--spacing", "1.5", "--size", "32"]
+    )  # fmt: skip
+    assert code == 0
+    arrays = load_prepared(out)
+    n_slices = acdc_folders.SHAPE[2]
+    assert len(arrays["x"]) == 3 * 2 * n_slices
+    assert arrays["x"].shape[1:] == (32, 32, 1) and arrays["y"].dtype == np.uint8
+    for i in range(len(arrays["x"])):
+        phase, index = arrays["phase"][i], arrays["slice_index"][i]
+        truth = read_patient(dataset / "training" / arrays["patient"][i]).frames[phase].label
+        counts = np.bincount(arrays["y"][i].ravel(), minlength=4)
+        np.testing.assert_array_equal(
+            counts[1:], np.bincount(truth[..., index].ravel(), minlength=4)[1:]
+        )
+        assert arrays["slice_position"][i] == pytest.approx(index / (n_slices - 1))
+        expected_z = [phase == 0, phase == 1, index / (n_slices - 1)]
+        np.testing.assert_allclose(arrays["z"][i], expected_z, atol=1e-6)
+        assert arrays["name"][i] == f"{arrays['patient'][i]}_{PHASES[phase]}_slice{index:02d}"
+    assert sorted(set(arrays["phase"].tolist())) == [0, 1]
+    # Per-volume normalisation: the unpadded pixels of a volume have mean 0 and std 1.
+    first = arrays["patient"] == "patient001"
+    ed = arrays["x"][first & (arrays["phase"] == 0)][:, 6:26, 4:28, 0]
+    assert ed.mean() == pytest.approx(0, abs=1e-4) and ed.std() == pytest.approx(1, abs=1e-4)
+
+
+def test_crop_keeps_the_centre(dataset):
+    arrays = prepare_acdc(dataset, options=PrepareOptions(spacing=1.5, size=8)).arrays
+    truth = acdc_folders.labels(acdc_folders.SHAPE, 0.5)
+    np.testing.assert_array_equal(arrays["y"][0], truth[6:14, 8:16, 0])
+    np.testing.assert_array_equal(arrays["offset"][0], [6, 8])
+
+
+def test_position_bins_and_condition_order():
+    bins = PrepareOptions(condition=("position", "phase"), position="bins")
+    np.testing.assert_array_equal(condition_vector("ES", 0.0, bins), [1, 0, 0, 0, 1])
+    np.testing.assert_array_equal(condition_vector("ED", 0.5, bins), [0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(condition_vector("ED", 1.0, bins), [0, 0, 1, 1, 0])
+    phase_only = PrepareOptions(condition=("phase",))
+    np.testing.assert_array_equal(condition_vector("ES", 0.7, phase_only), [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [
+        ({"condition": ("phase", "colour")}, "--condition"),
+        ({"position": "thirds"}, "--position"),
+        ({"size": 0}, "--size"),
+        ({"spacing": -1.0}, "--spacing"),
+    ],
+)
+def test_bad_options_name_the_flag(options, flag):
+    with pytest.raises(InputError) as error:
+        PrepareOptions(**options)
+    assert error.value.source == flag
+
+
+def test_splits_keep_each_patient_whole_and_follow_the_seed(tmp_path):
+    root = tmp_path / "acdc"
+    for number in range(1, 11):
+        acdc_folders.write_patient(root, number, shape=(8, 8, 3))
+    options = PrepareOptions(spacing=1.5, size=8, val_fraction=0.2, test_fraction=0.3, seed=3)
+    arrays = prepare_acdc(root, options=options).arrays
+    by_patient = {}
+    for patient, split in zip(arrays["patient"], arrays["split"], strict=True):
+        by_patient.setdefault(patient, set()).add(split)
+    assert all(len(splits) == 1 for splits in by_patient.values())
+    counts = [sum(s == {name} for s in by_patient.values()) for name in ("train", "val", "test")]
+    assert counts == [5, 2, 3]
+    again = prepare_acdc(root, options=options).arrays
+    np.testing.assert_array_equal(arrays["split"], again["split"])
+    other = prepare_acdc(root, options=dataclasses.replace(options, seed=4)).arrays
+    assert not np.array_equal(arrays["split"], other["split"])
