@@ -18,6 +18,9 @@ COMMANDS = (
     ("datasets", "register_generate"),
     ("datasets", "register_prepare"),
     ("train", "register"),
+    ("evaluate", "register_evaluate"),
+    ("evaluate", "register_predict"),
+    ("reproduce", "register"),
 )
 
 

@@ -16,8 +16,9 @@ PREDICT_BATCH = 32
 
 def predict_arrays(model, arrays, batch_size=PREDICT_BATCH):
     """Model outputs for the prepared samples `arrays` (dict with `x`, `z`)."""
-    return model.predict({"image": arrays["x"], "condition": arrays["z"]},
-                         batch_size=batch_size, verbose=0)
+    return model.predict(
+        {"image": arrays["x"], "condition": arrays["z"]}, batch_size=batch_size, verbose=0
+    )
 
 
 def to_labels(probabilities):
@@ -45,8 +46,9 @@ def dice_scores(labels, truths, num_classes):
         Dict of float means and `"per_image"`, the `(N,)` mean foreground Dice.
     """
     classes = [1] if num_classes == 1 else list(range(1, num_classes))
-    per_class = np.array([[dice(p == c, t == c) for c in classes] for p, t in
-                          zip(labels, truths, strict=True)]).reshape(len(labels), len(classes))
+    per_class = np.array(
+        [[dice(p == c, t == c) for c in classes] for p, t in zip(labels, truths, strict=True)]
+    ).reshape(len(labels), len(classes))
     scores = {"dice": float(per_class.mean()) if len(labels) else float("nan")}
     if num_classes > 1:
         scores.update({f"dice_{c}": float(per_class[:, i].mean()) for i, c in enumerate(classes)})

@@ -56,7 +56,9 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
         out_path: PNG path.
         titles: optional row titles (e.g. the condition).
     """
-    columns = ["input", "prediction", "ground truth"] + (["attention"] if attentions is not None else [])
+    columns = ["input", "prediction", "ground truth"] + (
+        ["attention"] if attentions is not None else []
+    )
     n = len(images)
     fig, axes = plt.subplots(n, len(columns), figsize=(2.4 * len(columns), 2.4 * n), squeeze=False)
     for i in range(n):

@@ -36,7 +36,11 @@ from inside_keras.models import encoder_decoder, unet
 
 ARCHITECTURES = ("encoder_decoder", "unet")
 MODEL_FILE, LOG_FILE, CONFIG_FILE, VERSION_FILE, BACKUP_DIR = (
-    "model.keras", "log.csv", "config.yaml", "version.json", "backup",
+    "model.keras",
+    "log.csv",
+    "config.yaml",
+    "version.json",
+    "backup",
 )
 
 
@@ -93,18 +97,27 @@ def build_model(model_config, input_shape, condition_dim, num_classes):
         if num_classes != 1:
             raise InputError(
                 f"the encoder-decoder segments one class; the data has {num_classes}: "
-                "use architecture: unet", "model.architecture",
+                "use architecture: unet",
+                "model.architecture",
             )
         return encoder_decoder(
-            input_shape, condition_dim, conditioning=model_config.conditioning,
+            input_shape,
+            condition_dim,
+            conditioning=model_config.conditioning,
             conditioning_options=model_config.conditioning_options,
         )
     if model_config.architecture == "unet":
         return unet(
-            input_shape, num_classes, condition_dim, depth=model_config.depth,
-            base_filters=model_config.base_filters, conditioning=model_config.conditioning,
-            placement=model_config.placement, norm=model_config.norm,
-            dropout=model_config.dropout, conditioning_options=model_config.conditioning_options,
+            input_shape,
+            num_classes,
+            condition_dim,
+            depth=model_config.depth,
+            base_filters=model_config.base_filters,
+            conditioning=model_config.conditioning,
+            placement=model_config.placement,
+            norm=model_config.norm,
+            dropout=model_config.dropout,
+            conditioning_options=model_config.conditioning_options,
         )
     raise InputError(
         f"unknown architecture {model_config.architecture!r}; allowed: {list(ARCHITECTURES)}",
@@ -196,7 +209,8 @@ def _check_resume(out_dir, config):
     if changed:
         raise InputError(
             f"refusing to resume with a different config (changed: {', '.join(changed)}); "
-            "rerun without --resume in a new --out folder", saved_path,
+            "rerun without --resume in a new --out folder",
+            saved_path,
         )
 
 
@@ -234,10 +248,16 @@ def train(config, resume=False, verbose=1):
 
     out_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, out_dir / CONFIG_FILE)
-    (out_dir / VERSION_FILE).write_text(json.dumps({
-        "inside_keras": __version__, "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-    }, indent=2))
+    (out_dir / VERSION_FILE).write_text(
+        json.dumps(
+            {
+                "inside_keras": __version__,
+                "keras": keras.__version__,
+                "backend": keras.backend.backend(),
+            },
+            indent=2,
+        )
+    )
 
     initial_epoch = 0
     metadata = backup_dir / "training_metadata.json"
@@ -247,8 +267,10 @@ def train(config, resume=False, verbose=1):
     if not resume:
         log_path.unlink(missing_ok=True)
     if resume and verbose:
-        print(f"Resuming {out_dir} at epoch {initial_epoch + 1} "
-              f"({initial_epoch} finished epochs restored from {backup_dir})")
+        print(
+            f"Resuming {out_dir} at epoch {initial_epoch + 1} "
+            f"({initial_epoch} finished epochs restored from {backup_dir})"
+        )
     previous_losses = [float(row["val_loss"]) for row in previous]
 
     checkpoint = keras.callbacks.ModelCheckpoint(
@@ -260,7 +282,10 @@ def train(config, resume=False, verbose=1):
     callbacks = [
         nan_guard,
         ResumableEarlyStopping(
-            previous_losses, monitor="val_loss", mode="min", min_delta=config.training.min_delta,
+            previous_losses,
+            monitor="val_loss",
+            mode="min",
+            min_delta=config.training.min_delta,
             patience=config.training.patience,
         ),
         checkpoint,
@@ -269,13 +294,19 @@ def train(config, resume=False, verbose=1):
     ]
     flips = ("horizontal", "vertical") if config.data.augment else ()
     train_batches = ConditionedBatches(
-        train_arrays, batch_size=config.training.batch_size, shuffle=True, flips=flips,
+        train_arrays,
+        batch_size=config.training.batch_size,
+        shuffle=True,
+        flips=flips,
         seed=config.training.seed,
     )
     val_batches = ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
     history = model.fit(
-        train_batches, validation_data=val_batches, epochs=config.training.epochs,
-        callbacks=callbacks, verbose=verbose,
+        train_batches,
+        validation_data=val_batches,
+        epochs=config.training.epochs,
+        callbacks=callbacks,
+        verbose=verbose,
     )
     if nan_guard.diverged_at is not None:
         epoch, batch, loss = nan_guard.diverged_at

@@ -24,3 +24,16 @@ def rng():
 
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """One 2-epoch INSIDE run (config path, output folder), shared by several test files."""
+    from inside_keras.cli import main
+    from tests.runs import write_config
+
+    tmp_path = tmp_path_factory.mktemp("finished")
+    out = tmp_path / "run"
+    config = write_config(tmp_path, 2, out)
+    assert main(["train", "--config", str(config), "--quiet"]) == 0
+    return config, out

@@ -58,7 +58,9 @@ def test_wrong_types(tmp_path, text, pattern):
 
 
 def test_overrides():
-    config = load_config(overrides=["training.epochs=2", "model.norm=null", "model.placement=[enc0]"])
+    config = load_config(
+        overrides=["training.epochs=2", "model.norm=null", "model.placement=[enc0]"]
+    )
     assert config.training.epochs == 2
     assert config.model.norm is None
     assert config.model.placement == ["enc0"]

@@ -17,12 +17,17 @@ def register(subparsers):
     )
     parser.add_argument("--config", required=True, help="experiment config (YAML)")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="override one config value (repeatable), e.g. --set training.epochs=3",
     )
     parser.add_argument("--out", help="output folder (overrides output.dir)")
     parser.add_argument(
-        "--resume", action="store_true",
+        "--resume",
+        action="store_true",
         help="continue the run in the output folder from its last finished epoch",
     )
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no bar")

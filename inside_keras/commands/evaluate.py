@@ -1,0 +1,188 @@
+"""`inside-keras evaluate` and `inside-keras predict` on a prepared dataset."""
+
+import sys
+import zipfile
+from pathlib import Path
+
+from inside_keras.errors import InputError
+
+
+def _common_arguments(parser):
+    parser.add_argument("--model", required=True, type=Path, help="trained model (.keras)")
+    parser.add_argument("--data", required=True, type=Path, help="prepared dataset (.npz)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test"),
+        help="which samples (default test)",
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="ACDC only: the prepared ACDC root (default <data root>/acdc)",
+    )
+    parser.add_argument(
+        "--source-split",
+        default="training",
+        choices=("training", "testing"),
+        help="ACDC only: the source split that was prepared (default training)",
+    )
+
+
+def register_evaluate(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="Dice of a trained model on a prepared dataset (ACDC: challenge table).",
+        description="Per-image mean Dice; for ACDC, volumes are reassembled at the original "
+        "spacing and Dice and HD95 (mm) reported per structure and phase.",
+    )
+    _common_arguments(parser)
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="write per-sample (or, for ACDC, per-patient) scores as CSV",
+    )
+    parser.set_defaults(func=evaluate)
+
+
+def register_predict(subparsers):
+    parser = subparsers.add_parser(
+        "predict",
+        help="Write predicted masks and attention maps (PNG; ACDC volumes: NIfTI).",
+        description="One mask PNG and one attention PNG per conditioned level (mean over "
+        "channels) per sample; for ACDC, predicted label volumes as NIfTI on the source grid.",
+    )
+    _common_arguments(parser)
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--limit", type=int, default=None, help="first LIMIT samples only")
+    parser.set_defaults(func=predict)
+
+
+def load_model(path):
+    """Load a `.keras` archive with `safe_mode=True`; bad files raise `InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such model file", path)
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise InputError("not a .keras model archive (zip written by model.save)", path)
+    import keras
+
+    import inside_keras.layers  # noqa: F401  (registers the custom layers)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"cannot load the model ({message})", path) from None
+
+
+def _samples(args):
+    from inside_keras.data.prepared import load_prepared, select_split
+
+    arrays = select_split(load_prepared(args.data), args.split)
+    if len(arrays["x"]) == 0:
+        raise InputError(f"no samples in split {args.split!r}", args.data)
+    return arrays
+
+
+def _acdc_source(args):
+    from inside_keras.data.paths import data_root
+
+    return args.source or data_root() / "acdc"
+
+
+def evaluate(args):
+    from inside_keras.evaluation import dice_scores, predict_arrays, to_labels, truth_labels
+    from inside_keras.training import num_classes_of
+
+    model = load_model(args.model)
+    arrays = _samples(args)
+    labels = to_labels(predict_arrays(model, arrays))
+    scores = dice_scores(labels, truth_labels(arrays), num_classes_of(arrays))
+    print(f"{args.split}: {len(labels)} samples, mean per-image Dice {scores['dice']:.4f}")
+    for key, value in scores.items():
+        if key.startswith("dice_"):
+            print(f"  {key}: {value:.4f}")
+    if "patient" in arrays:
+        from inside_keras.data.acdc_evaluation import evaluate as acdc_evaluate
+
+        result = acdc_evaluate(labels, arrays, _acdc_source(args), args.source_split)
+        print(result.table())
+        if args.csv:
+            result.to_csv(args.csv)
+    elif args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["name", "dice"])
+            writer.writerows(zip(arrays["name"], scores["per_image"], strict=True))
+    if args.csv:
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 0
+
+
+def predict(args):
+    import numpy as np
+    from PIL import Image
+
+    from inside_keras.evaluation import predict_arrays, to_labels
+    from inside_keras.models import attention_model, conditioned_levels
+
+    model = load_model(args.model)
+    arrays = _samples(args)
+    if args.limit is not None:
+        arrays = {key: value[: args.limit] for key, value in arrays.items()}
+    labels = to_labels(predict_arrays(model, arrays))
+    args.out.mkdir(parents=True, exist_ok=True)
+    has_attention = any(
+        kind in ("inside", "guide_me") for kind in conditioned_levels(model).values()
+    )
+    maps = {}
+    if has_attention:
+        maps = attention_model(model).predict(
+            {"image": arrays["x"], "condition": arrays["z"]}, verbose=0
+        )
+    scale = 255 // max(1, int(labels.max()))
+    for i, name in enumerate(arrays["name"]):
+        Image.fromarray((labels[i] * scale).astype(np.uint8)).save(args.out / f"{name}_mask.png")
+        for level, attention in maps.items():
+            mean = np.asarray(attention[i], dtype=np.float32).mean(axis=-1)
+            low, high = float(mean.min()), float(mean.max())
+            image = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
+            Image.fromarray((image * 255).astype(np.uint8)).save(
+                args.out / f"{name}_attention_{level}.png"
+            )
+    if "patient" in arrays:
+        _write_acdc_volumes(labels, arrays, _acdc_source(args), args.source_split, args.out)
+    print(
+        f"wrote {len(labels)} masks"
+        + (f" and attention maps ({', '.join(maps)})" if maps else "")
+        + f" to {args.out}"
+    )
+    return 0
+
+
+def _write_acdc_volumes(labels, arrays, source, split, out):
+    """Predicted label volumes on each source grid, as NIfTI with the source affine."""
+    import nibabel
+    import numpy as np
+
+    from inside_keras.data.acdc import read_patient
+    from inside_keras.data.acdc_evaluation import PHASES, reassemble
+
+    for patient_name in sorted(set(arrays["patient"].tolist())):
+        patient = read_patient(Path(source) / split / patient_name)
+        for phase_id, phase in enumerate(PHASES):
+            indices = np.flatnonzero(
+                (arrays["patient"] == patient_name) & (arrays["phase"] == phase_id)
+            )
+            if not indices.size:
+                continue
+            frame = patient.frame(phase)
+            volume = reassemble(labels, arrays, indices, frame.label.shape[2])
+            image = nibabel.Nifti1Image(volume, affine=None)
+            image.header.set_zooms(tuple(float(s) for s in frame.spacing))
+            nibabel.save(image, out / f"{patient_name}_{phase}_pred.nii.gz")

@@ -1,0 +1,44 @@
+"""A tiny conditioned dataset and experiment config for tests that train."""
+
+import numpy as np
+
+from inside_keras.data.prepared import save_prepared
+
+
+def tiny_dataset(path, n=48, size=16, seed=0):
+    """Bright squares in one of four quadrants; z says which quadrant holds the target."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 0.2, (n, size, size, 3)).astype("float32")
+    y = np.zeros((n, size, size, 1), "float32")
+    z = np.eye(4, dtype="float32")[rng.integers(0, 4, n)]
+    half = size // 2
+    for i in range(n):
+        for q, (r, c) in enumerate(((0, 0), (0, 1), (1, 1), (1, 0))):
+            rows, cols = slice(r * half + 2, r * half + 6), slice(c * half + 2, c * half + 6)
+            x[i, rows, cols] = 1.0
+            if z[i, q]:
+                y[i, rows, cols] = 1.0
+    split = np.array(["train"] * (n - 16) + ["val"] * 8 + ["test"] * 8)
+    save_prepared(
+        path,
+        x=x,
+        y=y,
+        z=z,
+        split=split,
+        name=np.array([f"s{i}" for i in range(n)]),
+        condition=np.array(["coordinates"] * n),
+    )
+    return path
+
+
+def write_config(tmp_path, epochs, out):
+    """A tiny dataset in `tmp_path` and a config training INSIDE on it into `out`."""
+    data = tiny_dataset(tmp_path / "data.npz")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data: {{path: {data}}}\n"
+        "model: {architecture: encoder_decoder, conditioning: inside}\n"
+        f"training: {{epochs: {epochs}, batch_size: 8, seed: 0}}\n"
+        f"output: {{dir: {out}}}\n"
+    )
+    return config
