@@ -89,8 +89,9 @@ def prepare(args):
     with safe_zip.folder_or_zip(source) as folder, ProgressBar("prepare clevr-seg") as progress:
         result = clevr_prepare.prepare(clevr_seg.find_root(folder), options, progress)
         save_prepared(args.out, **result.arrays)
-    for error in result.skipped:
-        print(f"inside-keras prepare: skipped {error}", file=sys.stderr)
+        for error in result.skipped:
+            shown = safe_zip.relabel(error, folder, source)
+            print(f"inside-keras prepare: skipped {shown}", file=sys.stderr)
     splits = result.arrays["split"]
     counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
     print(

@@ -177,15 +177,14 @@ def read_masks(folder, n_objects, shape):
                 f"{shape[1]}x{shape[0]}",
                 path,
             )
-        values = np.unique(channel)
-        bad = sorted(set(values.tolist()) - {MASK_BACKGROUND, MASK_OBJECT})
-        if bad:
+        masks[index] = channel == MASK_OBJECT
+        stray = ~masks[index] & (channel != MASK_BACKGROUND)
+        if stray.any():
             raise InputError(
-                f"channel 0 has values {bad[:5]}; expected only {MASK_BACKGROUND} "
-                f"(background) and {MASK_OBJECT} (object)",
+                f"channel 0 has values {np.unique(channel[stray])[:5].tolist()}; expected only "
+                f"{MASK_BACKGROUND} (background) and {MASK_OBJECT} (object)",
                 path,
             )
-        masks[index] = channel == MASK_OBJECT
     return masks
 
 

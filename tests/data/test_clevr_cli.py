@@ -176,3 +176,19 @@ def test_generate_then_prepare(tmp_path, capsys):
     assert main(["generate", "clevr-seg", "--out", str(tmp_path / "g2"), "--n", "0"]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("--n: must be at least 1, got 0")
+
+
+def test_bad_file_in_zip_is_named_inside_the_archive(folder, tmp_path, capsys):
+    _bad_mask_value(folder)
+    archive = tmp_path / "clevr-seg.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(folder.rglob("*")):
+            zipped.write(path, path.relative_to(folder.parent))
+    out = tmp_path / "out.npz"
+    assert prepare(archive, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{archive}:clevr/segmentations/scene_c/1.png" in err, err
+    assert not out.exists()
+    assert prepare(archive, out, "--skip-bad") == 0
+    assert f"skipped {archive}:clevr/segmentations/scene_c/1.png" in capsys.readouterr().err
