@@ -55,25 +55,37 @@ def natural_key(name):
 
 
 def find_root(path):
-    """The CLEVR-Seg root at `path` or in its only sub-folder (as archives unpack).
+    """The CLEVR-Seg root: `path` itself or its one sub-folder with the layout (as
+    archives unpack).
 
     Args:
         path: a folder holding `images/`, `scenes/` and `segmentations/`, or holding
-            exactly one folder that does.
+            exactly one sub-folder that does.
 
     Raises:
-        InputError: no such layout there.
+        InputError: no such layout there, or several sub-folders with it.
     """
     path = Path(path)
-    candidates = [path] + (sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else [])
-    roots = [p for p in candidates if all((p / folder).is_dir() for folder in FOLDERS)]
-    if not roots:
+    if not path.is_dir():
+        raise InputError("expected a CLEVR-Seg folder or a .zip archive", path)
+
+    def has_layout(folder):
+        return all((folder / name).is_dir() for name in FOLDERS)
+
+    if has_layout(path):
+        return path
+    found = sorted(p for p in path.iterdir() if p.is_dir() and has_layout(p))
+    if len(found) > 1:
+        raise InputError(
+            f"several CLEVR-Seg folders here ({[p.name for p in found]}); pass one", path
+        )
+    if not found:
         raise InputError(
             f"not a CLEVR-Seg folder: expected sub-folders {list(FOLDERS)} here "
-            "or in its only sub-folder",
+            "or in one sub-folder",
             path,
         )
-    return roots[0]
+    return found[0]
 
 
 def list_names(root):

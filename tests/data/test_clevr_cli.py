@@ -192,3 +192,11 @@ def test_bad_file_in_zip_is_named_inside_the_archive(folder, tmp_path, capsys):
     assert not out.exists()
     assert prepare(archive, out, "--skip-bad") == 0
     assert f"skipped {archive}:clevr/segmentations/scene_c/1.png" in capsys.readouterr().err
+
+
+def test_source_that_is_neither_folder_nor_zip(tmp_path, capsys):
+    source = tmp_path / "clevr.tar"
+    source.write_bytes(b"x")
+    assert prepare(source, tmp_path / "o.npz") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{source}: expected a CLEVR-Seg folder or a .zip" in err

@@ -124,3 +124,6 @@ def test_find_root_accepts_one_nested_folder(tmp_path):
     assert clevr_seg.find_root(tmp_path / "outer") == tmp_path / "outer" / "clevr"
     with pytest.raises(InputError, match="not a CLEVR-Seg folder"):
         clevr_seg.find_root(tmp_path)
+    clevr_folder.write_folder(tmp_path / "outer" / "copy", names=["scene_a"])
+    with pytest.raises(InputError, match=r"several CLEVR-Seg folders here \(\['clevr', 'copy'\]\)"):
+        clevr_seg.find_root(tmp_path / "outer")
