@@ -52,10 +52,18 @@ def add_prepare_arguments(parser):
         "else data/clevr-seg)",
     )
     parser.add_argument(
-        "--condition", required=True, choices=list(CONDITIONS), help="what the network is told"
+        "--condition",
+        required=True,
+        choices=list(CONDITIONS),
+        help="condition type; z is the one-hot of a value drawn among those in the scene",
     )
     parser.add_argument("--out", required=True, type=Path, help="prepared .npz file to write")
-    parser.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="resize to SIZE x SIZE (images bilinear, masks nearest; default: native size)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the values drawn and the split")
     parser.add_argument("--limit", type=int, default=None, help="use the first LIMIT images")
     parser.add_argument(

@@ -254,8 +254,8 @@ def write_scene(root, index, size, seed):
     folder = root / "segmentations" / name
     folder.mkdir(exist_ok=True)
     levels = np.array([MASK_BACKGROUND, MASK_OBJECT], dtype=np.uint8)
-    for number, mask in enumerate(masks):
-        write_png(folder / f"{number}.png", levels[mask.view(np.uint8)])
+    for number, mask in enumerate(levels[masks.view(np.uint8)]):
+        write_png(folder / f"{number}.png", mask)
 
 
 def _write_one(task):
