@@ -90,13 +90,16 @@ def prepare(args):
         args.condition, args.size, args.seed, args.limit, args.skip_bad
     )
     source = args.source or default_source()
-    if not source.exists():
+    if not source.exists() or (source.is_dir() and not any(source.iterdir())):
         raise _missing_source_error(source)
     if args.out.is_dir():
         raise InputError("is a folder; expected a .npz file path", args.out)
     with safe_zip.folder_or_zip(source) as folder, ProgressBar("prepare clevr-seg") as progress:
         result = clevr_prepare.prepare(clevr_seg.find_root(folder), options, progress)
-        save_prepared(args.out, **result.arrays)
+        try:
+            save_prepared(args.out, **result.arrays)
+        except OSError as error:
+            raise InputError(f"cannot write here ({error.strerror})", args.out) from None
         for error in result.skipped:
             shown = safe_zip.relabel(error, folder, source)
             print(f"inside-keras prepare: skipped {shown}", file=sys.stderr)

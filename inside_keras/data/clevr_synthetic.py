@@ -187,7 +187,7 @@ def render_scene(index, size, seed):
     noise = rng.random((size, size), dtype=np.float32) * np.float32(8) - np.float32(4)
     floor = np.clip(_floor(rng, size) + noise, 0, 255).astype(np.uint32)
     # Gray to opaque RGBA in one pass: bytes (g, g, g, 255) of a little-endian uint32.
-    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4")
+    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4", copy=False)
     image = image.view(np.uint8).reshape(size, size, 4)
     owner = np.full((size, size), -1, dtype=np.int8)
     placed = _place_objects(rng, size)

@@ -153,6 +153,10 @@ def test_no_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1
     assert str(tmp_path / "nowhere" / "clevr-seg") in err
     assert "drive.google.com" in err and "inside-keras generate clevr-seg" in err
+    (tmp_path / "nowhere" / "clevr-seg").mkdir(parents=True)
+    out = str(tmp_path / "o.npz")
+    assert main(["prepare", "clevr-seg", "--condition", "shape", "--out", out]) == 2
+    assert "drive.google.com" in capsys.readouterr().err
 
 
 def test_prepared_file_is_loadable_and_complete(folder, tmp_path, capsys):
@@ -200,3 +204,12 @@ def test_source_that_is_neither_folder_nor_zip(tmp_path, capsys):
     assert prepare(source, tmp_path / "o.npz") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{source}: expected a CLEVR-Seg folder or a .zip" in err
+
+
+def test_unwritable_out_exits_2(folder, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = blocker / "out.npz"
+    assert prepare(folder, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "cannot write here" in err
