@@ -1,7 +1,8 @@
 """Turn a CLEVR-Seg folder into prepared arrays (see `inside_keras.data.prepared`).
 
 One sample per image: the RGB image in [0, 1], the union mask of the objects matching a
-value of the chosen condition (drawn with a seeded generator among the values present)
+value of the chosen condition (drawn among the values present, by a generator seeded
+with `(seed, position of the image in the listing)`, so skipping one image changes no other)
 and that value's one-hot vector; resized on request (images bilinear, masks nearest);
 split into test 20 %, train 72 % and validation 8 % as in the paper, with a seeded
 permutation. Besides `x`, `y`, `z`, `split` and `name`, the arrays hold `condition`
@@ -102,14 +103,14 @@ def prepare(root, options, progress=None):
     names = clevr_seg.list_names(root)[: options.limit]
     if not names:
         raise InputError("no images (images/*.png) in this CLEVR-Seg folder", root)
-    rng = np.random.default_rng(options.seed)
     x = y = None
     z = np.zeros((len(names), len(clevr_seg.CONDITIONS[options.condition])), np.float32)
     value_index = np.zeros(len(names), np.int64)
     kept, skipped = [], []
-    for done, name in enumerate(names, start=1):
+    for index, name in enumerate(names):
         try:
             scene = clevr_seg.read_example(root, name)
+            rng = np.random.default_rng([options.seed, index])
             mask, value = clevr_seg.build_sample(scene, options.condition, rng)
             image, mask = resize(scene.image, mask, options.size)
             if x is None:
@@ -133,7 +134,7 @@ def prepare(root, options, progress=None):
             value_index[row] = value
             kept.append(name)
         if progress is not None:
-            progress(done, len(names))
+            progress(index + 1, len(names))
     if not kept:
         raise InputError(f"all {len(names)} images are malformed (first: {skipped[0]})", root)
     n = len(kept)
