@@ -120,7 +120,7 @@ def test_fit_on_batches(coordinates):
     output = keras.layers.Conv2D(1, 1, activation="sigmoid")(features + bias)
     model = keras.Model({"image": image, "condition": condition}, output)
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    batches = ConditionedBatches(coordinates, batch_size=2, shuffle=True,
+    batches = ConditionedBatches(coordinates, batch_size=5, shuffle=True,
                                  flips=("horizontal", "vertical"))
     history = model.fit(batches, epochs=2, verbose=0)
     losses = history.history["loss"]
