@@ -18,14 +18,24 @@ def default_source():
     return data_root() / "clevr-seg"
 
 
+def _add_workers_argument(parser):
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the CPUs)"
+    )
+
+
+def _workers(args):
+    from inside_keras.data.parallel import default_workers
+
+    return default_workers() if args.workers is None else args.workers
+
+
 def add_generate_arguments(parser):
     parser.add_argument("--out", required=True, type=Path, help="folder to write into")
     parser.add_argument("--n", type=int, default=4000, help="number of images (default 4000)")
     parser.add_argument("--size", type=int, default=200, help="image side in pixels (200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: the CPUs)"
-    )
+    _add_workers_argument(parser)
 
 
 def generate(args):
@@ -35,8 +45,7 @@ def generate(args):
 
     if args.out.exists() and not args.out.is_dir():
         raise InputError("exists and is not a folder", args.out)
-    workers = args.workers or clevr_synthetic.default_workers()
-    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, workers)
+    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
     with ProgressBar("generate clevr-seg") as progress:
         clevr_synthetic.generate(args.out, options, progress)
     print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
@@ -69,6 +78,7 @@ def add_prepare_arguments(parser):
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip malformed images and count them"
     )
+    _add_workers_argument(parser)
 
 
 def _missing_source_error(source):
@@ -87,7 +97,7 @@ def prepare(args):
     from inside_keras.progress import ProgressBar
 
     options = clevr_prepare.PrepareOptions(
-        args.condition, args.size, args.seed, args.limit, args.skip_bad
+        args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
     )
     source = args.source or default_source()
     if not source.exists() or (source.is_dir() and not any(source.iterdir())):

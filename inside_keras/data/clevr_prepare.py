@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from inside_keras.data import clevr_seg
+from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
 
 #: Fractions of the paper's split, in the order samples are assigned.
@@ -33,6 +34,7 @@ class PrepareOptions:
         seed: seeds the value drawn per image and the split.
         limit: use only the first `limit` images (natural order); None for all.
         skip_bad: skip malformed images (counted) instead of failing.
+        workers: processes reading images (see `parallel.ordered_map`).
     """
 
     condition: str
@@ -40,6 +42,7 @@ class PrepareOptions:
     seed: int = 0
     limit: int | None = None
     skip_bad: bool = False
+    workers: int = 1
 
     def __post_init__(self):
         clevr_seg.check_condition(self.condition)
@@ -47,6 +50,8 @@ class PrepareOptions:
             raise InputError(f"must be a positive number of pixels, got {self.size}", "--size")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"must be a positive number of images, got {self.limit}", "--limit")
+        if self.workers < 1:
+            raise InputError(f"must be at least 1, got {self.workers}", "--workers")
 
 
 @dataclass
@@ -84,6 +89,19 @@ def resize(image, mask, size):
     return image, np.asarray(mask).astype(bool)
 
 
+def _read_sample(task):
+    """Read one image and build its sample: `(image, mask, value)` or an `InputError`
+    (returned, not raised, so that worker processes hand it back)."""
+    root, name, index, options = task
+    try:
+        scene = clevr_seg.read_example(root, name)
+        rng = np.random.default_rng([options.seed, index])
+        mask, value = clevr_seg.build_sample(scene, options.condition, rng)
+        return (*resize(scene.image, mask, options.size), value)
+    except InputError as error:
+        return error
+
+
 def prepare(root, options, progress=None):
     """Prepare the CLEVR-Seg folder `root`.
 
@@ -103,16 +121,18 @@ def prepare(root, options, progress=None):
     names = clevr_seg.list_names(root)[: options.limit]
     if not names:
         raise InputError("no images (images/*.png) in this CLEVR-Seg folder", root)
+    tasks = [(root, name, index, options) for index, name in enumerate(names)]
     x = y = None
     z = np.zeros((len(names), len(clevr_seg.CONDITIONS[options.condition])), np.float32)
     value_index = np.zeros(len(names), np.int64)
     kept, skipped = [], []
-    for index, name in enumerate(names):
+    for done, (name, result) in enumerate(
+        zip(names, ordered_map(_read_sample, tasks, options.workers), strict=True), start=1
+    ):
         try:
-            scene = clevr_seg.read_example(root, name)
-            rng = np.random.default_rng([options.seed, index])
-            mask, value = clevr_seg.build_sample(scene, options.condition, rng)
-            image, mask = resize(scene.image, mask, options.size)
+            if isinstance(result, InputError):
+                raise result
+            image, mask, value = result
             if x is None:
                 x = np.empty((len(names), *image.shape), np.float32)
                 y = np.empty((len(names), *image.shape[:2], 1), np.float32)
@@ -134,7 +154,7 @@ def prepare(root, options, progress=None):
             value_index[row] = value
             kept.append(name)
         if progress is not None:
-            progress(index + 1, len(names))
+            progress(done, len(names))
     if not kept:
         raise InputError(f"all {len(names)} images are malformed (first: {skipped[0]})", root)
     n = len(kept)

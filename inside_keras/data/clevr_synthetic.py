@@ -10,14 +10,13 @@ is the same for a seed whatever the number of worker processes.
 
 import json
 import math
-import multiprocessing
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inside_keras.data.clevr_seg import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
+from inside_keras.data.parallel import ordered_map
 from inside_keras.data.png import write_png
 from inside_keras.errors import InputError
 
@@ -61,9 +60,8 @@ class GenerateOptions:
         n: number of images.
         size: image side in pixels.
         seed: base seed; image `i` is drawn from a generator seeded with `(seed, i)`.
-        workers: worker processes (1 renders in this process). Workers are forked
-            where the platform can: from a process already running threaded libraries
-            (a Keras backend), use 1 or the command line.
+        workers: worker processes (1 renders in this process; see
+            `inside_keras.data.parallel.ordered_map` about forking).
     """
 
     n: int = 4000
@@ -274,22 +272,6 @@ def generate(out, options, progress=None):
     for folder in FOLDERS:
         (out / folder).mkdir(parents=True, exist_ok=True)
     tasks = [(out, index, options.size, options.seed) for index in range(options.n)]
-    workers = min(options.workers, options.n)
-    if workers == 1:
-        _drain(map(_write_one, tasks), options.n, progress)
-        return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        chunk = max(1, min(32, options.n // (8 * workers)))
-        _drain(pool.imap_unordered(_write_one, tasks, chunksize=chunk), options.n, progress)
-
-
-def _drain(results, total, progress):
-    for done, _ in enumerate(results, start=1):
+    for done, _ in enumerate(ordered_map(_write_one, tasks, options.workers), start=1):
         if progress is not None:
-            progress(done, total)
-
-
-def default_workers():
-    """Worker processes to use: the CPUs available to this process."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            progress(done, options.n)
