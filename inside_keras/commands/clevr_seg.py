@@ -13,6 +13,7 @@ from inside_keras.errors import InputError
 #: The published CLEVR-Seg archive (linked from the INSIDE authors' repository).
 PUBLISHED_ARCHIVE = "https://drive.google.com/file/d/1HfFoYwm8ltCitFo94JycbF5C3X3zx3Tu"
 
+
 def default_source():
     """Where `prepare` looks without `--source`: `<data root>/clevr-seg`."""
     return data_root() / "clevr-seg"
