@@ -82,10 +82,12 @@ def relabel(error, folder, archive):
     `ARCHIVE:inner/path`; unchanged when `folder` is `archive` itself."""
     if Path(folder) == Path(archive):
         return error
-    prefix = f"{Path(folder)}{os.sep}"
+    folder = str(Path(folder))
 
     def show(text):
-        return None if text is None else text.replace(prefix, f"{archive}:")
+        if text is None:
+            return None
+        return text.replace(f"{folder}{os.sep}", f"{archive}:").replace(folder, str(archive))
 
     return InputError(show(error.message), show(error.source))
 
