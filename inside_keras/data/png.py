@@ -49,7 +49,7 @@ def encode_png(array, compress_level=1):
         (
             _SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(filtered.tobytes(), compress_level)),
+            _chunk(b"IDAT", zlib.compress(filtered, compress_level)),
             _chunk(b"IEND", b""),
         )
     )
