@@ -272,12 +272,10 @@ def build_sample(scene, condition, rng):
         `(mask, value_index)`: bool `(H, W)` union of the masks of the objects whose
         value is `CONDITIONS[condition][value_index]`, and that index.
     """
-    values = object_values(scene, condition)
     order = CONDITIONS[condition]
-    present = sorted({order.index(value) for value in values})
-    value_index = int(rng.choice(present))
-    chosen = np.array([order.index(value) == value_index for value in values])
-    return scene.masks[chosen].any(axis=0), value_index
+    indices = np.array([order.index(value) for value in object_values(scene, condition)])
+    value_index = int(rng.choice(np.unique(indices)))
+    return scene.masks[indices == value_index].any(axis=0), value_index
 
 
 def one_hot(condition, value_index):
