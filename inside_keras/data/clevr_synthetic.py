@@ -87,30 +87,30 @@ def _place_objects(rng, size):
     dropped (the first three always find room).
     """
     count = int(rng.integers(3, 11))
-    size_names = [list(SIZES)[k] for k in rng.integers(0, len(SIZES), count)]
-    shapes = [SHAPES[k] for k in rng.integers(0, len(SHAPES), count)]
-    colours = [list(COLOURS)[k] for k in rng.integers(0, len(COLOURS), count)]
-    materials = [MATERIALS[k] for k in rng.integers(0, len(MATERIALS), count)]
+    size_names, shapes, colours, materials = (
+        [names[k] for k in rng.integers(0, len(names), count).tolist()]
+        for names in (tuple(SIZES), SHAPES, tuple(COLOURS), MATERIALS)
+    )
     rotations = rng.uniform(0, 360, count)
     depth_noise = rng.normal(0, 0.2, count)
     unit = rng.random((count, _PLACEMENT_TRIES, 2))
-    centres = np.empty((count, 2))
-    radii = np.empty(count)
     placed = []
     for k in range(count):
         radius = SIZES[size_names[k]] * size
-        candidates = radius + 1 + unit[k] * (size - 2 * radius - 2)
-        n = len(placed)
-        distance = np.hypot(*(candidates[:, None] - centres[None, :n]).transpose(2, 0, 1))
-        free = np.flatnonzero((distance >= 1.25 * (radius + radii[:n])).all(axis=1))
-        if not free.size:
+        span = size - 2 * radius - 2
+        # The first candidate clear of every placed object (few objects: plain Python).
+        for u, v in unit[k].tolist():
+            x, y = radius + 1 + u * span, radius + 1 + v * span
+            if all(
+                math.hypot(x - o["x"], y - o["y"]) >= 1.25 * (radius + o["radius"]) for o in placed
+            ):
+                break
+        else:
             continue
-        x, y = centres[n] = candidates[free[0]]
-        radii[n] = radius
         placed.append(
             {
-                "x": float(x),
-                "y": float(y),
+                "x": x,
+                "y": y,
                 "radius": radius,
                 "size": size_names[k],
                 "shape": shapes[k],
