@@ -124,14 +124,13 @@ def _place_objects(rng, size):
 
 
 def _polygon(columns, rows, x, y, radius, corners, angle):
-    """Inside-mask of a regular polygon with `corners` corners on a pixel grid."""
+    """Inside-mask of a regular polygon with `corners` corners on a pixel grid: the pixels
+    on the inner side of every edge."""
     theta = math.radians(angle) + 2 * np.pi * np.arange(corners) / corners
     px, py = x + radius * np.cos(theta), y + radius * np.sin(theta)
-    inside = np.ones(np.broadcast_shapes(columns.shape, rows.shape), dtype=bool)
-    for k in range(corners):
-        ex, ey = px[(k + 1) % corners] - px[k], py[(k + 1) % corners] - py[k]
-        inside &= ex * (rows - py[k]) - ey * (columns - px[k]) >= 0
-    return inside
+    ex, ey = np.roll(px, -1) - px, np.roll(py, -1) - py
+    px, py, ex, ey = (value[:, None, None] for value in (px, py, ex, ey))
+    return (ex * (rows - py) - ey * (columns - px) >= 0).all(axis=0)
 
 
 def _shade(item, columns, rows):
