@@ -71,7 +71,7 @@ def test_attribute_conditions_are_flip_invariant():
     z4 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
     assert flip_sample(image, mask, z4, "coordinates", "horizontal")[2].argmax() == 1
     assert flip_sample(image, mask, z4, "coordinates", "vertical")[2].argmax() == 3
-    with pytest.raises(ValueError, match="no flip rule for condition 'phase'"):
+    with pytest.raises(ValueError, match=r"no flip rule for conditions \['phase'\]"):
         flip_sample(image, mask, z, "phase", "vertical")
     rules = {**FLIP_RULES, "phase": FlipRule()}
     np.testing.assert_array_equal(flip_sample(image, mask, z, "phase", "vertical", rules)[2], z)
