@@ -6,7 +6,7 @@ Cheap to import: the data modules are imported when a command runs.
 import sys
 from pathlib import Path
 
-from inside_keras.data.clevr_seg import CONDITIONS
+from inside_keras.data import clevr_seg
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -47,9 +47,20 @@ def generate(args):
     if args.out.exists() and not args.out.is_dir():
         raise InputError("exists and is not a folder", args.out)
     options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
+    earlier = []
+    if args.out.is_dir() and any(args.out.iterdir()):
+        clevr_seg.find_root(args.out)  # refuse to write into an unrelated, non-empty folder
+        earlier = clevr_seg.list_names(args.out)
     with ProgressBar("generate clevr-seg") as progress:
         clevr_synthetic.generate(args.out, options, progress)
     print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
+    stale = set(earlier) - {clevr_synthetic.image_name(index) for index in range(options.n)}
+    if stale:
+        print(
+            f"inside-keras generate: note: {len(stale)} earlier images remain in "
+            f"{args.out / 'images'}; remove the folder first for a set of exactly {options.n}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -64,7 +75,7 @@ def add_prepare_arguments(parser):
     parser.add_argument(
         "--condition",
         required=True,
-        choices=list(CONDITIONS),
+        choices=list(clevr_seg.CONDITIONS),
         help="condition type; z is the one-hot of a value drawn among those in the scene",
     )
     parser.add_argument("--out", required=True, type=Path, help="prepared .npz file to write")
@@ -93,7 +104,7 @@ def _missing_source_error(source):
 
 def prepare(args):
     """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
-    from inside_keras.data import clevr_prepare, clevr_seg, safe_zip
+    from inside_keras.data import clevr_prepare, safe_zip
     from inside_keras.data.prepared import save_prepared
     from inside_keras.progress import ProgressBar
 

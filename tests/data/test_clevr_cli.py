@@ -238,3 +238,20 @@ def test_input_error_survives_pickling():
     error = pickle.loads(pickle.dumps(InputError("bad value", "scenes/a.json")))
     assert (error.message, error.source) == ("bad value", "scenes/a.json")
     assert str(error) == "scenes/a.json: bad value"
+
+
+def test_generate_refuses_unrelated_folder_and_notes_stale_images(tmp_path, capsys):
+    unrelated = tmp_path / "photos"
+    unrelated.mkdir()
+    (unrelated / "holiday.jpg").write_bytes(b"x")
+    assert main(["generate", "clevr-seg", "--out", str(unrelated), "--n", "2", "--size", "32",
+                 "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{unrelated}: not a CLEVR-Seg folder" in err
+    assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.jpg"]
+    out = tmp_path / "gen"
+    for n in ("3", "2"):
+        assert main(["generate", "clevr-seg", "--out", str(out), "--n", n, "--size", "32",
+                     "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "1 earlier images remain" in err
