@@ -49,7 +49,12 @@ def generate(args):
     options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
     earlier = []
     if args.out.is_dir() and any(args.out.iterdir()):
-        clevr_seg.find_root(args.out)  # refuse to write into an unrelated, non-empty folder
+        if not clevr_seg.is_layout(args.out):
+            raise InputError(
+                f"is neither empty nor a CLEVR-Seg folder (with {list(clevr_seg.FOLDERS)}); "
+                "choose a new or empty folder",
+                args.out,
+            )
         earlier = clevr_seg.list_names(args.out)
     with ProgressBar("generate clevr-seg") as progress:
         clevr_synthetic.generate(args.out, options, progress)

@@ -54,6 +54,11 @@ def natural_key(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+def is_layout(folder):
+    """Whether `folder` holds the CLEVR-Seg sub-folders `FOLDERS`."""
+    return all((Path(folder) / name).is_dir() for name in FOLDERS)
+
+
 def find_root(path):
     """The CLEVR-Seg root: `path` itself or its one sub-folder with the layout (as
     archives unpack).
@@ -69,12 +74,9 @@ def find_root(path):
     if not path.is_dir():
         raise InputError("expected a CLEVR-Seg folder or a .zip archive", path)
 
-    def has_layout(folder):
-        return all((folder / name).is_dir() for name in FOLDERS)
-
-    if has_layout(path):
+    if is_layout(path):
         return path
-    found = sorted(p for p in path.iterdir() if p.is_dir() and has_layout(p))
+    found = sorted(p for p in path.iterdir() if p.is_dir() and is_layout(p))
     if len(found) > 1:
         raise InputError(
             f"several CLEVR-Seg folders here ({[p.name for p in found]}); pass one", path

@@ -247,7 +247,7 @@ def test_generate_refuses_unrelated_folder_and_notes_stale_images(tmp_path, caps
     assert main(["generate", "clevr-seg", "--out", str(unrelated), "--n", "2", "--size", "32",
                  "--workers", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{unrelated}: not a CLEVR-Seg folder" in err
+    assert err.count("\n") == 1 and f"{unrelated}: is neither empty nor a CLEVR-Seg" in err
     assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.jpg"]
     out = tmp_path / "gen"
     for n in ("3", "2"):
