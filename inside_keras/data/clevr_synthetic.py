@@ -10,6 +10,7 @@ is the same for a seed whatever the number of worker processes.
 
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,9 +251,9 @@ def write_scene(root, index, size, seed):
     (root / "scenes" / f"{name}.json").write_text(json.dumps(scene), encoding="utf-8")
     folder = root / "segmentations" / name
     folder.mkdir(exist_ok=True)
-    levels = np.array([MASK_BACKGROUND, MASK_OBJECT], dtype=np.uint8)
-    for number, mask in enumerate(levels[masks.view(np.uint8)]):
-        write_png(folder / f"{number}.png", mask)
+    step = np.uint8(MASK_OBJECT - MASK_BACKGROUND)
+    for number, mask in enumerate(masks.view(np.uint8) * step + np.uint8(MASK_BACKGROUND)):
+        write_png(folder / f"{number}.png", mask, strategy=zlib.Z_RLE)
 
 
 def _write_one(task):
