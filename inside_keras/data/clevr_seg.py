@@ -12,7 +12,8 @@ The layout (Jacenków et al., "INSIDE", MICCAI 2020), under one root folder:
 
 Mask files are put in object order with a *natural* sort (`2.png` before `10.png`).
 The paper's loader sorted names lexicographically; both orders agree on zero-padded or
-single-digit names, which is what the published set and `inside-keras generate` write.
+single-digit names (`inside-keras generate` writes `0.png` ... `9.png`), and only the
+natural order stays right for unpadded numbers past 9.
 
 A sample conditions on one attribute (`CONDITIONS` lists each condition's values in
 one-hot order): one value among those present in the scene is drawn, the target is the
