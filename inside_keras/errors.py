@@ -13,3 +13,7 @@ class InputError(Exception):
         self.source = None if source is None else str(source)
         self.message = message
         super().__init__(f"{self.source}: {message}" if self.source else message)
+
+    def __reduce__(self):
+        # Keep `message` and `source` apart when pickled (errors from worker processes).
+        return type(self), (self.message, self.source)

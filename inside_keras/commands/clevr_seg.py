@@ -6,7 +6,7 @@ Cheap to import: the data modules are imported when a command runs.
 import sys
 from pathlib import Path
 
-from inside_keras.data.clevr_seg import CONDITIONS
+from inside_keras.data import clevr_seg
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -19,14 +19,24 @@ def default_source():
     return data_root() / "clevr-seg"
 
 
+def _add_workers_argument(parser):
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the CPUs)"
+    )
+
+
+def _workers(args):
+    from inside_keras.data.parallel import default_workers
+
+    return default_workers() if args.workers is None else args.workers
+
+
 def add_generate_arguments(parser):
     parser.add_argument("--out", required=True, type=Path, help="folder to write into")
     parser.add_argument("--n", type=int, default=4000, help="number of images (default 4000)")
     parser.add_argument("--size", type=int, default=200, help="image side in pixels (200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: the CPUs)"
-    )
+    _add_workers_argument(parser)
 
 
 def generate(args):
@@ -36,11 +46,26 @@ def generate(args):
 
     if args.out.exists() and not args.out.is_dir():
         raise InputError("exists and is not a folder", args.out)
-    workers = args.workers or clevr_synthetic.default_workers()
-    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, workers)
+    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
+    earlier = []
+    if args.out.is_dir() and any(args.out.iterdir()):
+        if not clevr_seg.is_layout(args.out):
+            raise InputError(
+                f"is neither empty nor a CLEVR-Seg folder (with {list(clevr_seg.FOLDERS)}); "
+                "choose a new or empty folder",
+                args.out,
+            )
+        earlier = clevr_seg.list_names(args.out)
     with ProgressBar("generate clevr-seg") as progress:
         clevr_synthetic.generate(args.out, options, progress)
     print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
+    stale = set(earlier) - {clevr_synthetic.image_name(index) for index in range(options.n)}
+    if stale:
+        print(
+            f"inside-keras generate: note: {len(stale)} earlier images remain in "
+            f"{args.out / 'images'}; remove the folder first for a set of exactly {options.n}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -53,15 +78,24 @@ def add_prepare_arguments(parser):
         "else data/clevr-seg)",
     )
     parser.add_argument(
-        "--condition", required=True, choices=list(CONDITIONS), help="what the network is told"
+        "--condition",
+        required=True,
+        choices=list(clevr_seg.CONDITIONS),
+        help="condition type; z is the one-hot of a value drawn among those in the scene",
     )
     parser.add_argument("--out", required=True, type=Path, help="prepared .npz file to write")
-    parser.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="resize to SIZE x SIZE (images bilinear, masks nearest; default: native size)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the values drawn and the split")
     parser.add_argument("--limit", type=int, default=None, help="use the first LIMIT images")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip malformed images and count them"
     )
+    _add_workers_argument(parser)
 
 
 def _missing_source_error(source):
@@ -75,23 +109,27 @@ def _missing_source_error(source):
 
 def prepare(args):
     """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
-    from inside_keras.data import clevr_prepare, clevr_seg, safe_zip
+    from inside_keras.data import clevr_prepare, safe_zip
     from inside_keras.data.prepared import save_prepared
     from inside_keras.progress import ProgressBar
 
     options = clevr_prepare.PrepareOptions(
-        args.condition, args.size, args.seed, args.limit, args.skip_bad
+        args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
     )
     source = args.source or default_source()
-    if not source.exists():
+    if not source.exists() or (source.is_dir() and not any(source.iterdir())):
         raise _missing_source_error(source)
     if args.out.is_dir():
         raise InputError("is a folder; expected a .npz file path", args.out)
     with safe_zip.folder_or_zip(source) as folder, ProgressBar("prepare clevr-seg") as progress:
         result = clevr_prepare.prepare(clevr_seg.find_root(folder), options, progress)
-        save_prepared(args.out, **result.arrays)
-    for error in result.skipped:
-        print(f"inside-keras prepare: skipped {error}", file=sys.stderr)
+        try:
+            save_prepared(args.out, **result.arrays)
+        except OSError as error:
+            raise InputError(f"cannot write here ({error.strerror})", args.out) from None
+        for error in result.skipped:
+            shown = safe_zip.relabel(error, folder, source)
+            print(f"inside-keras prepare: skipped {shown}", file=sys.stderr)
     splits = result.arrays["split"]
     counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
     print(

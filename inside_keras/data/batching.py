@@ -59,17 +59,23 @@ def flip_sample(image, mask, z, condition, flip, rules=FLIP_RULES):
     Returns:
         `(image, mask, z)` flipped.
     """
-    if flip not in FLIP_AXES:
-        raise ValueError(f"unknown flip {flip!r}; allowed: {list(FLIP_AXES)}")
-    if condition not in rules:
-        raise ValueError(
-            f"no flip rule for condition {condition!r}; known: {list(rules)} "
-            "(pass `flip_rules` with one)"
-        )
-    axis = FLIP_AXES[flip]
+    _check(flips=[flip], conditions=[condition], rules=rules)
     permutation = getattr(rules[condition], flip)
     z = z if permutation is None else z[list(permutation)]
-    return np.flip(image, axis), np.flip(mask, axis), z
+    return np.flip(image, FLIP_AXES[flip]), np.flip(mask, FLIP_AXES[flip]), z
+
+
+def _check(flips, conditions, rules):
+    """Raise `ValueError` for a flip not in `FLIP_AXES` or a condition not in `rules`."""
+    unknown = sorted(set(flips) - set(FLIP_AXES))
+    if unknown:
+        raise ValueError(f"unknown flips {unknown}; allowed: {list(FLIP_AXES)}")
+    missing = sorted(set(conditions) - set(rules))
+    if missing:
+        raise ValueError(
+            f"no flip rule for conditions {missing}; known: {list(rules)} "
+            "(pass `flip_rules` with them)"
+        )
 
 
 class ConditionedBatches(keras.utils.PyDataset):
@@ -100,17 +106,11 @@ class ConditionedBatches(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        unknown = sorted(set(flips) - set(FLIP_AXES))
-        if unknown:
-            raise ValueError(f"unknown flips {unknown}; allowed: {list(FLIP_AXES)}")
-        if flips and "condition" not in arrays:
+        with_conditions = bool(flips) and "condition" in arrays
+        conditions = np.unique(arrays["condition"]).tolist() if with_conditions else []
+        _check(flips, conditions, flip_rules)
+        if flips and not with_conditions:
             raise ValueError("flips need the `condition` array to know how `z` changes")
-        if flips:
-            missing = sorted(set(np.unique(arrays["condition"]).tolist()) - set(flip_rules))
-            if missing:
-                raise ValueError(
-                    f"no flip rule for conditions {missing}; known: {list(flip_rules)}"
-                )
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be at least 1, got {batch_size}")
         self.x, self.y, self.z = arrays["x"], arrays["y"], arrays["z"]

@@ -1,7 +1,8 @@
 """Turn a CLEVR-Seg folder into prepared arrays (see `inside_keras.data.prepared`).
 
 One sample per image: the RGB image in [0, 1], the union mask of the objects matching a
-value of the chosen condition (drawn with a seeded generator among the values present)
+value of the chosen condition (drawn among the values present, by a generator seeded
+with `(seed, position of the image in the listing)`, so skipping one image changes no other)
 and that value's one-hot vector; resized on request (images bilinear, masks nearest);
 split into test 20 %, train 72 % and validation 8 % as in the paper, with a seeded
 permutation. Besides `x`, `y`, `z`, `split` and `name`, the arrays hold `condition`
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from inside_keras.data import clevr_seg
+from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
 
 #: Fractions of the paper's split, in the order samples are assigned.
@@ -32,6 +34,7 @@ class PrepareOptions:
         seed: seeds the value drawn per image and the split.
         limit: use only the first `limit` images (natural order); None for all.
         skip_bad: skip malformed images (counted) instead of failing.
+        workers: processes reading images (see `parallel.ordered_map`).
     """
 
     condition: str
@@ -39,6 +42,7 @@ class PrepareOptions:
     seed: int = 0
     limit: int | None = None
     skip_bad: bool = False
+    workers: int = 1
 
     def __post_init__(self):
         clevr_seg.check_condition(self.condition)
@@ -46,6 +50,8 @@ class PrepareOptions:
             raise InputError(f"must be a positive number of pixels, got {self.size}", "--size")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"must be a positive number of images, got {self.limit}", "--limit")
+        if self.workers < 1:
+            raise InputError(f"must be at least 1, got {self.workers}", "--workers")
 
 
 @dataclass
@@ -83,6 +89,19 @@ def resize(image, mask, size):
     return image, np.asarray(mask).astype(bool)
 
 
+def _read_sample(task):
+    """Read one image and build its sample: `(image, mask, value)` or an `InputError`
+    (returned, not raised, so that worker processes hand it back)."""
+    root, name, index, options = task
+    try:
+        scene = clevr_seg.read_example(root, name)
+        rng = np.random.default_rng([options.seed, index])
+        mask, value = clevr_seg.build_sample(scene, options.condition, rng)
+        return (*resize(scene.image, mask, options.size), value)
+    except InputError as error:
+        return error
+
+
 def prepare(root, options, progress=None):
     """Prepare the CLEVR-Seg folder `root`.
 
@@ -102,16 +121,18 @@ def prepare(root, options, progress=None):
     names = clevr_seg.list_names(root)[: options.limit]
     if not names:
         raise InputError("no images (images/*.png) in this CLEVR-Seg folder", root)
-    rng = np.random.default_rng(options.seed)
+    tasks = [(root, name, index, options) for index, name in enumerate(names)]
     x = y = None
     z = np.zeros((len(names), len(clevr_seg.CONDITIONS[options.condition])), np.float32)
     value_index = np.zeros(len(names), np.int64)
     kept, skipped = [], []
-    for done, name in enumerate(names, start=1):
+    for done, (name, result) in enumerate(
+        zip(names, ordered_map(_read_sample, tasks, options.workers), strict=True), start=1
+    ):
         try:
-            scene = clevr_seg.read_example(root, name)
-            mask, value = clevr_seg.build_sample(scene, options.condition, rng)
-            image, mask = resize(scene.image, mask, options.size)
+            if isinstance(result, InputError):
+                raise result
+            image, mask, value = result
             if x is None:
                 x = np.empty((len(names), *image.shape), np.float32)
                 y = np.empty((len(names), *image.shape[:2], 1), np.float32)

@@ -12,7 +12,8 @@ The layout (Jacenków et al., "INSIDE", MICCAI 2020), under one root folder:
 
 Mask files are put in object order with a *natural* sort (`2.png` before `10.png`).
 The paper's loader sorted names lexicographically; both orders agree on zero-padded or
-single-digit names, which is what the published set and `inside-keras generate` write.
+single-digit names (`inside-keras generate` writes `0.png` ... `9.png`), and only the
+natural order stays right for unpadded numbers past 9.
 
 A sample conditions on one attribute (`CONDITIONS` lists each condition's values in
 one-hot order): one value among those present in the scene is drawn, the target is the
@@ -54,26 +55,40 @@ def natural_key(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+def is_layout(folder):
+    """Whether `folder` holds the CLEVR-Seg sub-folders `FOLDERS`."""
+    return all((Path(folder) / name).is_dir() for name in FOLDERS)
+
+
 def find_root(path):
-    """The CLEVR-Seg root at `path` or in its only sub-folder (as archives unpack).
+    """The CLEVR-Seg root: `path` itself or its one sub-folder with the layout (as
+    archives unpack).
 
     Args:
         path: a folder holding `images/`, `scenes/` and `segmentations/`, or holding
-            exactly one folder that does.
+            exactly one sub-folder that does.
 
     Raises:
-        InputError: no such layout there.
+        InputError: no such layout there, or several sub-folders with it.
     """
     path = Path(path)
-    candidates = [path] + (sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else [])
-    roots = [p for p in candidates if all((p / folder).is_dir() for folder in FOLDERS)]
-    if not roots:
+    if not path.is_dir():
+        raise InputError("expected a CLEVR-Seg folder or a .zip archive", path)
+
+    if is_layout(path):
+        return path
+    found = sorted(p for p in path.iterdir() if p.is_dir() and is_layout(p))
+    if len(found) > 1:
+        raise InputError(
+            f"several CLEVR-Seg folders here ({[p.name for p in found]}); pass one", path
+        )
+    if not found:
         raise InputError(
             f"not a CLEVR-Seg folder: expected sub-folders {list(FOLDERS)} here "
-            "or in its only sub-folder",
+            "or in one sub-folder",
             path,
         )
-    return roots[0]
+    return found[0]
 
 
 def list_names(root):
@@ -177,15 +192,14 @@ def read_masks(folder, n_objects, shape):
                 f"{shape[1]}x{shape[0]}",
                 path,
             )
-        values = np.unique(channel)
-        bad = sorted(set(values.tolist()) - {MASK_BACKGROUND, MASK_OBJECT})
-        if bad:
+        masks[index] = channel == MASK_OBJECT
+        stray = ~masks[index] & (channel != MASK_BACKGROUND)
+        if stray.any():
             raise InputError(
-                f"channel 0 has values {bad[:5]}; expected only {MASK_BACKGROUND} "
-                f"(background) and {MASK_OBJECT} (object)",
+                f"channel 0 has values {np.unique(channel[stray])[:5].tolist()}; expected only "
+                f"{MASK_BACKGROUND} (background) and {MASK_OBJECT} (object)",
                 path,
             )
-        masks[index] = channel == MASK_OBJECT
     return masks
 
 
@@ -261,12 +275,10 @@ def build_sample(scene, condition, rng):
         `(mask, value_index)`: bool `(H, W)` union of the masks of the objects whose
         value is `CONDITIONS[condition][value_index]`, and that index.
     """
-    values = object_values(scene, condition)
     order = CONDITIONS[condition]
-    present = sorted({order.index(value) for value in values})
-    value_index = int(rng.choice(present))
-    chosen = np.array([order.index(value) == value_index for value in values])
-    return scene.masks[chosen].any(axis=0), value_index
+    indices = np.array([order.index(value) for value in object_values(scene, condition)])
+    value_index = int(rng.choice(np.unique(indices)))
+    return scene.masks[indices == value_index].any(axis=0), value_index
 
 
 def one_hot(condition, value_index):

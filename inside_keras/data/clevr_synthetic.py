@@ -10,14 +10,14 @@ is the same for a seed whatever the number of worker processes.
 
 import json
 import math
-import multiprocessing
-import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inside_keras.data.clevr_seg import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
+from inside_keras.data.parallel import ordered_map
 from inside_keras.data.png import write_png
 from inside_keras.errors import InputError
 
@@ -61,9 +61,8 @@ class GenerateOptions:
         n: number of images.
         size: image side in pixels.
         seed: base seed; image `i` is drawn from a generator seeded with `(seed, i)`.
-        workers: worker processes (1 renders in this process). Workers are forked
-            where the platform can: from a process already running threaded libraries
-            (a Keras backend), use 1 or the command line.
+        workers: worker processes (1 renders in this process; see
+            `inside_keras.data.parallel.ordered_map` about forking).
     """
 
     n: int = 4000
@@ -89,30 +88,30 @@ def _place_objects(rng, size):
     dropped (the first three always find room).
     """
     count = int(rng.integers(3, 11))
-    size_names = [list(SIZES)[k] for k in rng.integers(0, len(SIZES), count)]
-    shapes = [SHAPES[k] for k in rng.integers(0, len(SHAPES), count)]
-    colours = [list(COLOURS)[k] for k in rng.integers(0, len(COLOURS), count)]
-    materials = [MATERIALS[k] for k in rng.integers(0, len(MATERIALS), count)]
+    size_names, shapes, colours, materials = (
+        [names[k] for k in rng.integers(0, len(names), count).tolist()]
+        for names in (tuple(SIZES), SHAPES, tuple(COLOURS), MATERIALS)
+    )
     rotations = rng.uniform(0, 360, count)
     depth_noise = rng.normal(0, 0.2, count)
     unit = rng.random((count, _PLACEMENT_TRIES, 2))
-    centres = np.empty((count, 2))
-    radii = np.empty(count)
     placed = []
     for k in range(count):
         radius = SIZES[size_names[k]] * size
-        candidates = radius + 1 + unit[k] * (size - 2 * radius - 2)
-        n = len(placed)
-        distance = np.hypot(*(candidates[:, None] - centres[None, :n]).transpose(2, 0, 1))
-        free = np.flatnonzero((distance >= 1.25 * (radius + radii[:n])).all(axis=1))
-        if not free.size:
+        span = size - 2 * radius - 2
+        # The first candidate clear of every placed object (few objects: plain Python).
+        for u, v in unit[k].tolist():
+            x, y = radius + 1 + u * span, radius + 1 + v * span
+            if all(
+                math.hypot(x - o["x"], y - o["y"]) >= 1.25 * (radius + o["radius"]) for o in placed
+            ):
+                break
+        else:
             continue
-        x, y = centres[n] = candidates[free[0]]
-        radii[n] = radius
         placed.append(
             {
-                "x": float(x),
-                "y": float(y),
+                "x": x,
+                "y": y,
                 "radius": radius,
                 "size": size_names[k],
                 "shape": shapes[k],
@@ -126,14 +125,13 @@ def _place_objects(rng, size):
 
 
 def _polygon(columns, rows, x, y, radius, corners, angle):
-    """Inside-mask of a regular polygon with `corners` corners on a pixel grid."""
+    """Inside-mask of a regular polygon with `corners` corners on a pixel grid: the pixels
+    on the inner side of every edge."""
     theta = math.radians(angle) + 2 * np.pi * np.arange(corners) / corners
     px, py = x + radius * np.cos(theta), y + radius * np.sin(theta)
-    inside = np.ones(np.broadcast_shapes(columns.shape, rows.shape), dtype=bool)
-    for k in range(corners):
-        ex, ey = px[(k + 1) % corners] - px[k], py[(k + 1) % corners] - py[k]
-        inside &= ex * (rows - py[k]) - ey * (columns - px[k]) >= 0
-    return inside
+    ex, ey = np.roll(px, -1) - px, np.roll(py, -1) - py
+    px, py, ex, ey = (value[:, None, None] for value in (px, py, ex, ey))
+    return (ex * (rows - py) - ey * (columns - px) >= 0).all(axis=0)
 
 
 def _shade(item, columns, rows):
@@ -187,7 +185,7 @@ def render_scene(index, size, seed):
     noise = rng.random((size, size), dtype=np.float32) * np.float32(8) - np.float32(4)
     floor = np.clip(_floor(rng, size) + noise, 0, 255).astype(np.uint32)
     # Gray to opaque RGBA in one pass: bytes (g, g, g, 255) of a little-endian uint32.
-    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4")
+    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4", copy=False)
     image = image.view(np.uint8).reshape(size, size, 4)
     owner = np.full((size, size), -1, dtype=np.int8)
     placed = _place_objects(rng, size)
@@ -253,9 +251,9 @@ def write_scene(root, index, size, seed):
     (root / "scenes" / f"{name}.json").write_text(json.dumps(scene), encoding="utf-8")
     folder = root / "segmentations" / name
     folder.mkdir(exist_ok=True)
-    levels = np.array([MASK_BACKGROUND, MASK_OBJECT], dtype=np.uint8)
-    for number, mask in enumerate(masks):
-        write_png(folder / f"{number}.png", levels[mask.view(np.uint8)])
+    step = np.uint8(MASK_OBJECT - MASK_BACKGROUND)
+    for number, mask in enumerate(masks.view(np.uint8) * step + np.uint8(MASK_BACKGROUND)):
+        write_png(folder / f"{number}.png", mask, strategy=zlib.Z_RLE)
 
 
 def _write_one(task):
@@ -274,22 +272,6 @@ def generate(out, options, progress=None):
     for folder in FOLDERS:
         (out / folder).mkdir(parents=True, exist_ok=True)
     tasks = [(out, index, options.size, options.seed) for index in range(options.n)]
-    workers = min(options.workers, options.n)
-    if workers == 1:
-        _drain(map(_write_one, tasks), options.n, progress)
-        return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        chunk = max(1, min(32, options.n // (8 * workers)))
-        _drain(pool.imap_unordered(_write_one, tasks, chunksize=chunk), options.n, progress)
-
-
-def _drain(results, total, progress):
-    for done, _ in enumerate(results, start=1):
+    for done, _ in enumerate(ordered_map(_write_one, tasks, options.workers), start=1):
         if progress is not None:
-            progress(done, total)
-
-
-def default_workers():
-    """Worker processes to use: the CPUs available to this process."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            progress(done, options.n)

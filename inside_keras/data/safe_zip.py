@@ -7,6 +7,7 @@ lies about its size is stopped too.
 """
 
 import contextlib
+import os
 import stat
 import tempfile
 import zipfile
@@ -76,18 +77,37 @@ def extract_zip(archive, destination, max_bytes=MAX_UNPACKED_BYTES):
         raise InputError(f"unreadable zip archive ({error})", archive) from None
 
 
+def relabel(error, folder, archive):
+    """`error` with paths under `folder` (where `archive` was unpacked) written as
+    `ARCHIVE:inner/path`; unchanged when `folder` is `archive` itself."""
+    if Path(folder) == Path(archive):
+        return error
+    folder = str(Path(folder))
+
+    def show(text):
+        if text is None:
+            return None
+        return text.replace(f"{folder}{os.sep}", f"{archive}:").replace(folder, str(archive))
+
+    return InputError(show(error.message), show(error.source))
+
+
 @contextlib.contextmanager
 def folder_or_zip(path, max_bytes=MAX_UNPACKED_BYTES):
-    """Yield a folder: `path` itself, or a temporary folder holding the unpacked `.zip`.
+    """Yield a folder: `path` itself, or a temporary folder holding the unpacked `.zip`
+    (removed afterwards). `InputError`s raised inside name files as `ARCHIVE:inner/path`.
 
     Args:
         path: a folder or a `.zip` file.
         max_bytes: bound on the unpacked size (see `extract_zip`).
     """
     path = Path(path)
-    if path.is_file() and path.suffix.lower() == ".zip":
-        with tempfile.TemporaryDirectory(prefix="inside-keras-unzip-") as folder:
-            extract_zip(path, folder, max_bytes)
-            yield Path(folder)
-    else:
+    if not (path.is_file() and path.suffix.lower() == ".zip"):
         yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="inside-keras-unzip-") as folder:
+        extract_zip(path, folder, max_bytes)
+        try:
+            yield Path(folder)
+        except InputError as error:
+            raise relabel(error, folder, path) from None

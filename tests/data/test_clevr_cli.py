@@ -2,6 +2,7 @@
 gives exit code 2, one stderr line naming the file, and nothing at `--out`."""
 
 import json
+import pickle
 import shutil
 import zipfile
 
@@ -11,7 +12,9 @@ from PIL import Image
 
 from inside_keras.cli import main
 from inside_keras.data.prepared import load_prepared
+from inside_keras.errors import InputError
 from tests.data import clevr_folder
+from tests.data.fresh_cli import run_cli
 
 
 @pytest.fixture
@@ -20,9 +23,10 @@ def folder(tmp_path):
 
 
 def prepare(source, out, *extra):
+    # One process: forking this one, which may run JAX's threads, is unsafe.
     return main(
         ["prepare", "clevr-seg", "--source", str(source), "--condition", "colour",
-         "--out", str(out), *extra]
+         "--out", str(out), "--workers", "1", *extra]
     )
 
 
@@ -147,12 +151,16 @@ def test_unsafe_zip_exits_2(tmp_path, capsys):
 
 def test_no_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("INSIDE_KERAS_DATA", str(tmp_path / "nowhere"))
-    code = main(["prepare", "clevr-seg", "--condition", "shape", "--out", str(tmp_path / "o.npz")])
+    out = str(tmp_path / "o.npz")
+    code = main(["prepare", "clevr-seg", "--condition", "shape", "--out", out])
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert str(tmp_path / "nowhere" / "clevr-seg") in err
     assert "drive.google.com" in err and "inside-keras generate clevr-seg" in err
+    (tmp_path / "nowhere" / "clevr-seg").mkdir(parents=True)
+    assert main(["prepare", "clevr-seg", "--condition", "shape", "--out", out]) == 2
+    assert "drive.google.com" in capsys.readouterr().err
 
 
 def test_prepared_file_is_loadable_and_complete(folder, tmp_path, capsys):
@@ -171,8 +179,79 @@ def test_generate_then_prepare(tmp_path, capsys):
     assert len(list((out / "images").glob("*.png"))) == 5
     npz = tmp_path / "gen.npz"
     assert main(["prepare", "clevr-seg", "--source", str(out), "--condition", "coordinates",
-                 "--out", str(npz)]) == 0
+                 "--out", str(npz), "--workers", "1"]) == 0
     assert load_prepared(npz)["x"].shape == (5, 64, 64, 3)
     assert main(["generate", "clevr-seg", "--out", str(tmp_path / "g2"), "--n", "0"]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("--n: must be at least 1, got 0")
+
+
+def test_bad_file_in_zip_is_named_inside_the_archive(folder, tmp_path, capsys):
+    _bad_mask_value(folder)
+    archive = tmp_path / "clevr-seg.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(folder.rglob("*")):
+            zipped.write(path, path.relative_to(folder.parent))
+    out = tmp_path / "out.npz"
+    assert prepare(archive, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{archive}:clevr/segmentations/scene_c/1.png" in err, err
+    assert not out.exists()
+    assert prepare(archive, out, "--skip-bad") == 0
+    assert f"skipped {archive}:clevr/segmentations/scene_c/1.png" in capsys.readouterr().err
+
+
+def test_source_that_is_neither_folder_nor_zip(tmp_path, capsys):
+    source = tmp_path / "clevr.tar"
+    source.write_bytes(b"x")
+    assert prepare(source, tmp_path / "o.npz") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{source}: expected a CLEVR-Seg folder or a .zip" in err
+
+
+def test_unwritable_out_exits_2(folder, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = blocker / "out.npz"
+    assert prepare(folder, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "cannot write here" in err
+
+
+def test_prepare_with_two_workers_matches_one(folder, tmp_path):
+    _bad_mask_value(folder)
+    one = tmp_path / "one.npz"
+    assert prepare(folder, one, "--skip-bad", "--seed", "9") == 0
+    two = tmp_path / "two.npz"
+    done = run_cli("prepare", "clevr-seg", "--source", folder, "--condition", "colour",
+                   "--out", two, "--skip-bad", "--seed", "9", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "skipped" in done.stderr and str(folder / "segmentations" / "scene_c") in done.stderr
+    a, b = load_prepared(one), load_prepared(two)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_input_error_survives_pickling():
+    error = pickle.loads(pickle.dumps(InputError("bad value", "scenes/a.json")))
+    assert (error.message, error.source) == ("bad value", "scenes/a.json")
+    assert str(error) == "scenes/a.json: bad value"
+
+
+def test_generate_refuses_unrelated_folder_and_notes_stale_images(tmp_path, capsys):
+    unrelated = tmp_path / "photos"
+    unrelated.mkdir()
+    (unrelated / "holiday.jpg").write_bytes(b"x")
+    assert main(["generate", "clevr-seg", "--out", str(unrelated), "--n", "2", "--size", "32",
+                 "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{unrelated}: is neither empty nor a CLEVR-Seg" in err
+    assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.jpg"]
+    out = tmp_path / "gen"
+    for n in ("3", "2"):
+        assert main(["generate", "clevr-seg", "--out", str(out), "--n", n, "--size", "32",
+                     "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "1 earlier images remain" in err

@@ -124,3 +124,20 @@ def test_find_root_accepts_one_nested_folder(tmp_path):
     assert clevr_seg.find_root(tmp_path / "outer") == tmp_path / "outer" / "clevr"
     with pytest.raises(InputError, match="not a CLEVR-Seg folder"):
         clevr_seg.find_root(tmp_path)
+    clevr_folder.write_folder(tmp_path / "outer" / "copy", names=["scene_a"])
+    with pytest.raises(InputError, match=r"several CLEVR-Seg folders here \(\['clevr', 'copy'\]\)"):
+        clevr_seg.find_root(tmp_path / "outer")
+
+
+def test_skipping_an_image_changes_no_other_sample(folder):
+    full = prepared(folder, "colour", seed=4)
+    (folder / "scenes" / "scene_b.json").write_text('{"objects": []}')
+    kept = clevr_prepare.prepare(folder, clevr_prepare.PrepareOptions("colour", seed=4,
+                                                                      skip_bad=True))
+    assert [str(error.source) for error in kept.skipped] == [
+        str(folder / "scenes" / "scene_b.json")
+    ]
+    rows = [0, 2, 3, 4]
+    assert list(kept.arrays["name"]) == list(full["name"][rows])
+    np.testing.assert_array_equal(kept.arrays["z"], full["z"][rows])
+    np.testing.assert_array_equal(kept.arrays["y"], full["y"][rows])

@@ -1,10 +1,6 @@
 """The synthetic CLEVR-Seg writer: deterministic for a seed, and readable by the reader."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +8,7 @@ import pytest
 from inside_keras.data import clevr_seg, clevr_synthetic
 from inside_keras.data.clevr_synthetic import GenerateOptions, generate, render_scene
 from inside_keras.errors import InputError
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.data.fresh_cli import run_cli
 
 
 def folder_bytes(root):
@@ -23,11 +18,8 @@ def folder_bytes(root):
 
 def test_generate_is_deterministic_and_independent_of_workers(tmp_path):
     generate(tmp_path / "a", GenerateOptions(n=6, size=64, seed=7, workers=1))
-    # Two forked workers, from a fresh interpreter (this one may run JAX's threads).
-    command = [sys.executable, "-m", "inside_keras.cli", "generate", "clevr-seg", "--out",
-               str(tmp_path / "b"), "--n", "6", "--size", "64", "--seed", "7", "--workers", "2"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = run_cli("generate", "clevr-seg", "--out", tmp_path / "b", "--n", 6, "--size", 64,
+                   "--seed", 7, "--workers", 2)
     assert done.returncode == 0, done.stderr
     generate(tmp_path / "c", GenerateOptions(n=6, size=64, seed=8, workers=1))
     a, b, c = (folder_bytes(tmp_path / name) for name in "abc")

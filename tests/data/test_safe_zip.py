@@ -81,3 +81,14 @@ def test_not_a_zip(tmp_path):
     path.write_bytes(b"hello")
     with pytest.raises(InputError, match="unreadable zip archive"):
         extract_zip(path, tmp_path / "out")
+
+
+def test_errors_inside_an_unpacked_archive_name_the_archive(tmp_path):
+    archive = make_zip(tmp_path / "data.zip", [("deep/er/clevr/images/a.png", b"x")])
+    with pytest.raises(InputError) as raised, folder_or_zip(archive) as folder:
+        raise InputError(f"problem next to {folder / 'deep' / 'x.json'}", folder / "deep")
+    assert raised.value.source == f"{archive}:deep"
+    assert raised.value.message == f"problem next to {archive}:deep/x.json"
+    with pytest.raises(InputError) as raised, folder_or_zip(archive) as folder:
+        raise InputError("not a CLEVR-Seg folder", folder)
+    assert str(raised.value) == f"{archive}: not a CLEVR-Seg folder"

@@ -1,0 +1,29 @@
+"""Map a function over tasks in worker processes, in order, or in this process."""
+
+import multiprocessing
+import os
+
+
+def ordered_map(function, tasks, workers=1):
+    """Yield `function(task)` for each task, in task order.
+
+    Args:
+        function: a picklable (module-level) function of one argument.
+        tasks: a sequence of picklable arguments.
+        workers: processes to use; 1 runs in this process. Workers are forked where the
+            platform can (cheap start-up, nothing re-imported): call with 1 from a
+            process that already runs threaded libraries, such as a Keras backend.
+    """
+    workers = min(workers, len(tasks))
+    if workers <= 1:
+        yield from map(function, tasks)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    chunk = max(1, min(32, len(tasks) // (8 * workers)))
+    with multiprocessing.get_context(method).Pool(workers) as pool:
+        yield from pool.imap(function, tasks, chunksize=chunk)
+
+
+def default_workers():
+    """Worker processes to use: the CPUs available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
