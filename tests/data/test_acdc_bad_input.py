@@ -169,3 +169,14 @@ def test_missing_source_folder(tmp_path, capsys):
     assert _prepare(tmp_path / "nowhere", tmp_path / "acdc.npz") == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and str(tmp_path / "nowhere" / "training") in err
+
+
+def test_unwritable_out_is_one_line(tmp_path, capsys):
+    root = acdc_folders.write_dataset(tmp_path / "acdc", patients=1)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert _prepare(root, blocker / "acdc.npz") == 2
+    assert main(["generate", "acdc", "--out", str(blocker), "--patients", "1"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all("cannot write there" in line for line in lines)
+    assert str(blocker / "acdc.npz") in lines[0] and str(blocker) in lines[1]
