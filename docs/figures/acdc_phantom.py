@@ -63,7 +63,7 @@ def plot_patient(patient, path, n_slices=4):
         fontsize=10,
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=72, pil_kwargs={"optimize": True})
     plt.close(figure)
 
 

@@ -4,8 +4,21 @@ Cheap to import: the data modules (NumPy, SciPy, nibabel) are imported when a co
 """
 
 import sys
+from contextlib import contextmanager
 
 from inside_keras.data.paths import data_root
+from inside_keras.errors import InputError
+
+
+@contextmanager
+def _writing(target):
+    """Report a failed write (a file where a folder should be, no permission) as bad input."""
+    try:
+        yield
+    except OSError as error:
+        raise InputError(
+            f"cannot write there ({error.strerror}: {error.filename})", target
+        ) from None
 
 
 def add_generate_arguments(parser):
@@ -14,7 +27,7 @@ def add_generate_arguments(parser):
         "Write synthetic cardiac MRI phantoms in ACDC's published layout "
         "(OUT/training/patientNNN/ with Info.cfg, 4-D cine, ED/ES frames and _gt labels)."
     )
-    parser.add_argument("--out", required=True, help="dataset root to write")
+    parser.add_argument("--out", required=True, metavar="DIR", help="dataset root to write")
     parser.add_argument("--patients", type=int, default=20, help="number of patients (20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
 
@@ -22,11 +35,11 @@ def add_generate_arguments(parser):
 def generate(args):
     """Run `generate acdc`; returns the exit code."""
     from inside_keras.data.acdc_phantom import generate_acdc
-    from inside_keras.errors import InputError
 
     if args.patients < 1:
         raise InputError(f"must be at least 1, got {args.patients}", "--patients")
-    folders = generate_acdc(args.out, patients=args.patients, seed=args.seed)
+    with _writing(args.out):
+        folders = generate_acdc(args.out, patients=args.patients, seed=args.seed)
     print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")
     return 0
 
@@ -42,27 +55,42 @@ def add_prepare_arguments(parser):
         "prepared .npz, conditioned on cardiac phase and slice position; split by patient."
     )
     parser.add_argument(
-        "--source", default=None, help="ACDC root holding training/ (default: DATA_ROOT/acdc)"
+        "--source",
+        default=None,
+        metavar="DIR",
+        help="ACDC root holding training/ (default: $INSIDE_KERAS_DATA or ./data, then acdc/)",
     )
     parser.add_argument(
-        "--split", default="training", help="source split: training or testing (training)"
+        "--split", default="training", help="source folder: training or testing (training)"
     )
-    parser.add_argument("--out", required=True, help="prepared dataset to write (.npz)")
-    parser.add_argument("--spacing", type=float, default=1.25, help="in-plane mm (1.25)")
-    parser.add_argument("--size", type=int, default=128, help="slice height and width (128)")
+    parser.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="prepared dataset to write"
+    )
+    parser.add_argument(
+        "--spacing", type=float, default=1.25, metavar="MM", help="in-plane pixel size (1.25)"
+    )
+    parser.add_argument(
+        "--size", type=int, default=128, metavar="PX", help="slice height and width (128)"
+    )
     parser.add_argument(
         "--condition",
         type=_condition,
         default=("phase", "position"),
+        metavar="LIST",
         help="comma-separated components of z, in order: phase, position (phase,position)",
     )
     parser.add_argument(
         "--position",
         default="continuous",
-        help="slice position as continuous (index / (n - 1)) or bins (base/mid/apex)",
+        metavar="ENCODING",
+        help="continuous (index / (n - 1)) or bins (one-hot base/mid/apex) (continuous)",
     )
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="patients (0.1)")
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="patients (0.2)")
+    parser.add_argument(
+        "--val-fraction", type=float, default=0.1, metavar="F", help="share of patients (0.1)"
+    )
+    parser.add_argument(
+        "--test-fraction", type=float, default=0.2, metavar="F", help="share of patients (0.2)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the patient split (0)")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip and count bad patients instead of failing"
@@ -86,7 +114,8 @@ def prepare(args):
     )
     source = args.source if args.source is not None else data_root() / "acdc"
     result = prepare_acdc(source, args.split, options)
-    save_prepared(args.out, **result.arrays)
+    with _writing(args.out):
+        save_prepared(args.out, **result.arrays)
     for folder, reason in result.skipped:
         print(f"skipped {folder.name}: {reason}", file=sys.stderr)
     arrays = result.arrays

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inside_keras.data.nifti import load_volume
+from inside_keras.data.nifti import load_volume, open_image
 from inside_keras.errors import InputError
 
 #: Class ids of the ground truth, in order.
@@ -151,24 +151,50 @@ def read_frame(folder, phase, number):
     )
 
 
+def cine_path(folder):
+    """The 4-D cine file `patientNNN_4d.nii.gz` of a patient folder."""
+    folder = Path(folder)
+    return folder / f"{folder.name}_4d.nii.gz"
+
+
+def check_cine(folder, info):
+    """Check the 4-D cine's header, if the folder has one: rank 4, frames for ED and ES.
+
+    Only the header is read (the cine is not needed to prepare slices), so damage
+    inside its voxel data goes unnoticed here.
+    """
+    path = cine_path(folder)
+    if not path.exists():
+        return
+    image, _ = open_image(path, ndim=4)
+    frames = image.shape[3]
+    for phase in PHASES:
+        if info[phase] > frames:
+            raise InputError(
+                f"Info.cfg has {phase}: {info[phase]} but the cine has {frames} frames", path
+            )
+
+
 def read_patient(folder):
     """Read a patient folder: `Info.cfg`, then the ED and ES frames with their labels.
+
+    The 4-D cine's header is checked when the file is present (`check_cine`).
 
     Raises:
         InputError: naming the file at fault (missing `Info.cfg` or entry, missing frame
             or `_gt`, unreadable NIfTI, wrong rank, NaN voxels, shape mismatch, labels
-            outside 0..3).
+            outside 0..3, a cine without the ED or ES frame).
     """
     folder = Path(folder)
     info = read_info(folder / "Info.cfg")
+    check_cine(folder, info)
     frames = tuple(read_frame(folder, phase, info[phase]) for phase in PHASES)
     return Patient(name=folder.name, info=info, frames=frames)
 
 
 def read_cine(folder):
     """The 4-D cine `patientNNN_4d.nii.gz` of a patient folder as a `Volume`."""
-    folder = Path(folder)
-    path = folder / f"{folder.name}_4d.nii.gz"
+    path = cine_path(folder)
     if not path.is_file():
         raise InputError("missing 4-D cine", path)
     return load_volume(path, ndim=4)

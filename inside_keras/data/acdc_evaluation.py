@@ -123,10 +123,8 @@ class EvaluationResult:
             cells = [structure]
             for _, mean_key, std_key, digits in metrics:
                 for phase in PHASES:
-                    mean, std = (
-                        stats[(phase, structure)][mean_key],
-                        stats[(phase, structure)][std_key],
-                    )
+                    entry = stats[(phase, structure)]
+                    mean, std = entry[mean_key], entry[std_key]
                     cells.append(
                         "n/a" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
                     )

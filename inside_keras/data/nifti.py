@@ -31,6 +31,47 @@ class Volume:
     spacing: tuple
 
 
+def _unreadable(path, error):
+    reason = " ".join(str(error).split()) or type(error).__name__  # one line
+    return InputError(f"not a readable NIfTI file ({reason})", path)
+
+
+def open_image(path, ndim):
+    """Open a NIfTI file's header (no voxel data read) and check its rank and spacing.
+
+    Args:
+        path: the file.
+        ndim: the rank the file must have: 3 for a frame or label volume, 4 for a cine.
+
+    Returns:
+        `(image, spacing)`: the nibabel image (data not loaded yet) and the voxel size in
+        mm of its (at most three) spatial axes, from the header's zooms.
+
+    Raises:
+        InputError: the file is missing or unreadable, has another rank or a
+            non-positive spacing.
+    """
+    if ndim not in _RANK_NAMES:
+        raise ValueError(f"`ndim` must be one of {sorted(_RANK_NAMES)}, got {ndim!r}")
+    try:
+        image = nib.load(path)
+    except _READ_ERRORS as error:
+        raise _unreadable(path, error) from None
+    if len(image.shape) != ndim:
+        raise InputError(
+            f"expected {_RANK_NAMES[ndim]}, got a {len(image.shape)}-D array of shape "
+            f"{image.shape}",
+            path,
+        )
+    if not hasattr(image.header, "get_zooms"):
+        raise InputError(f"a {type(image).__name__} has no voxel spacing; expected NIfTI", path)
+    zooms = image.header.get_zooms()
+    spacing = tuple(float(zoom) for zoom in zooms[: min(ndim, 3)])
+    if not all(np.isfinite(zoom) and zoom > 0 for zoom in spacing):
+        raise InputError(f"voxel spacing {spacing} from the header must be positive", path)
+    return image, spacing
+
+
 def load_volume(path, ndim):
     """Read a NIfTI file (`.nii` or `.nii.gz`) as float32 and check it.
 
@@ -49,25 +90,12 @@ def load_volume(path, ndim):
         InputError: the file is missing or unreadable, has another rank, contains NaN
             voxels or a non-positive spacing.
     """
-    if ndim not in _RANK_NAMES:
-        raise ValueError(f"`ndim` must be one of {sorted(_RANK_NAMES)}, got {ndim!r}")
+    image, spacing = open_image(path, ndim)
     try:
-        image = nib.load(path)
-        shape = image.shape
-        if len(shape) == ndim:
-            data = image.get_fdata(dtype=np.float32)
-            zooms = image.header.get_zooms()
+        data = image.get_fdata(dtype=np.float32)
     except _READ_ERRORS as error:
-        reason = " ".join(str(error).split()) or type(error).__name__  # one line
-        raise InputError(f"not a readable NIfTI file ({reason})", path) from None
-    if len(shape) != ndim:
-        raise InputError(
-            f"expected {_RANK_NAMES[ndim]}, got a {len(shape)}-D array of shape {shape}", path
-        )
+        raise _unreadable(path, error) from None
     nan_count = int(np.isnan(data).sum())
     if nan_count:
         raise InputError(f"{nan_count} NaN voxels; expected finite intensities", path)
-    spacing = tuple(float(zoom) for zoom in zooms[: min(ndim, 3)])
-    if not all(np.isfinite(zoom) and zoom > 0 for zoom in spacing):
-        raise InputError(f"voxel spacing {spacing} from the header must be positive", path)
     return Volume(data=data, spacing=spacing)

@@ -14,20 +14,21 @@ def split_groups(groups, val_fraction, test_fraction, seed):
 
     Args:
         groups: group names (repeats allowed).
-        val_fraction: share of groups for validation, in [0, 1).
-        test_fraction: share of groups for testing, in [0, 1).
+        val_fraction: share of groups for validation, in [0, 1].
+        test_fraction: share of groups for testing, in [0, 1]; `val_fraction +
+            test_fraction <= 1` (1 puts everything in `val` or `test`, e.g. ACDC's
+            testing patients).
         seed: the shuffling seed.
 
     Returns:
         A dict group -> split name.
     """
     for name, value in (("--val-fraction", val_fraction), ("--test-fraction", test_fraction)):
-        if not 0 <= value < 1:
-            raise InputError(f"must be in [0, 1), got {value}", name)
-    if val_fraction + test_fraction >= 1:
+        if not 0 <= value <= 1:
+            raise InputError(f"must be in [0, 1], got {value}", name)
+    if val_fraction + test_fraction > 1:
         raise InputError(
-            f"val + test fractions must leave some training data, got "
-            f"{val_fraction} + {test_fraction}",
+            f"val + test fractions must be at most 1, got {val_fraction} + {test_fraction}",
             "--val-fraction",
         )
     unique = sorted(set(groups))

@@ -87,6 +87,18 @@ def _gzip_of_garbage(folder):
     return _frame(folder, gt=True)
 
 
+def _cine_not_gzip(folder):
+    (folder / f"{NAME}_4d.nii.gz").write_bytes(b"\x1f\x8b broken")
+    return folder / f"{NAME}_4d.nii.gz"
+
+
+def _cine_too_short(folder):
+    acdc_folders.save_nifti(
+        np.zeros(acdc_folders.SHAPE + (2,), np.int16), folder / f"{NAME}_4d.nii.gz"
+    )
+    return folder / f"{NAME}_4d.nii.gz"
+
+
 CORRUPTIONS = {
     "missing Info.cfg": (_missing_info, "missing Info.cfg"),
     "Info.cfg without ES": (_info_without_es, "no `ES` entry"),
@@ -101,6 +113,8 @@ CORRUPTIONS = {
     "truncated": (_truncated, "not a readable NIfTI file"),
     "gzip of garbage": (_gzip_of_garbage, "not a readable NIfTI file"),
     "data cut short": (_data_cut_short, "could the file be damaged?"),
+    "cine not gzip": (_cine_not_gzip, "not a readable NIfTI file"),
+    "cine without ES": (_cine_too_short, "ES: 3 but the cine has 2 frames"),
 }
 
 
@@ -155,3 +169,14 @@ def test_missing_source_folder(tmp_path, capsys):
     assert _prepare(tmp_path / "nowhere", tmp_path / "acdc.npz") == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and str(tmp_path / "nowhere" / "training") in err
+
+
+def test_unwritable_out_is_one_line(tmp_path, capsys):
+    root = acdc_folders.write_dataset(tmp_path / "acdc", patients=1)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert _prepare(root, blocker / "acdc.npz") == 2
+    assert main(["generate", "acdc", "--out", str(blocker), "--patients", "1"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all("cannot write there" in line for line in lines)
+    assert str(blocker / "acdc.npz") in lines[0] and str(blocker) in lines[1]

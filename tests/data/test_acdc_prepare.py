@@ -9,6 +9,7 @@ from inside_keras.cli import main
 from inside_keras.data.acdc import PHASES, read_info, read_patient
 from inside_keras.data.acdc_prepare import PrepareOptions, condition_vector, prepare_acdc
 from inside_keras.data.prepared import load_prepared
+from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
 from tests.data import acdc_folders
 
@@ -113,3 +114,14 @@ def test_splits_keep_each_patient_whole_and_follow_the_seed(tmp_path):
     np.testing.assert_array_equal(arrays["split"], again["split"])
     other = prepare_acdc(root, options=dataclasses.replace(options, seed=4)).arrays
     assert not np.array_equal(arrays["split"], other["split"])
+
+
+def test_fractions_of_one_and_bad_fractions():
+    patients = [f"patient{i:03d}" for i in range(1, 8)]
+    assert set(split_groups(patients, 0.0, 1.0, seed=0).values()) == {"test"}
+    assert set(split_groups(patients, 0.0, 0.0, seed=0).values()) == {"train"}
+    with pytest.raises(InputError, match=r"at most 1, got 0.6 \+ 0.5") as error:
+        split_groups(patients, 0.6, 0.5, seed=0)
+    assert error.value.source == "--val-fraction"
+    with pytest.raises(InputError, match=r"in \[0, 1\], got -0.1"):
+        split_groups(patients, 0.1, -0.1, seed=0)
