@@ -63,11 +63,21 @@ FULL = ReproduceSettings(images=4000, size=200, epochs=100, loss="focal")
 QUICK = ReproduceSettings(images=2000, size=64, epochs=10, learning_rate=3e-3)
 
 
-def ensure_clevr_seg(data_dir, settings, verbose=True):
-    """Path of a prepared CLEVR-Seg (coordinates) file, generating it if missing."""
+def ensure_clevr_seg(data_dir, settings, workers=None, verbose=True):
+    """Path of a prepared CLEVR-Seg (coordinates) file, generating it if missing.
+
+    Args:
+        data_dir: folder for the synthetic images and the prepared file.
+        settings: `ReproduceSettings` (images, size, seed).
+        workers: processes for generating and reading images; None uses every CPU.
+            Workers are forked: pass 1 if a Keras backend is already loaded.
+        verbose: print what is generated.
+    """
     from inside_keras.data import clevr_prepare, clevr_seg, clevr_synthetic
+    from inside_keras.data.parallel import default_workers
     from inside_keras.data.prepared import save_prepared
 
+    workers = workers or default_workers()
     data_dir = Path(data_dir)
     prepared = data_dir / f"prepared_coordinates_{settings.size}px_{settings.images}.npz"
     if prepared.is_file():
@@ -76,13 +86,17 @@ def ensure_clevr_seg(data_dir, settings, verbose=True):
     if not (source / "images").is_dir():
         if verbose:
             print(f"generating {settings.images} synthetic CLEVR-Seg images in {source}")
-        options = clevr_synthetic.GenerateOptions(
-            settings.images, settings.size, settings.seed, clevr_synthetic.default_workers()
+        clevr_synthetic.generate(
+            source,
+            clevr_synthetic.GenerateOptions(
+                n=settings.images, size=settings.size, seed=settings.seed, workers=workers
+            ),
         )
-        clevr_synthetic.generate(source, options)
     if verbose:
         print(f"preparing {prepared} (condition: coordinates)")
-    options = clevr_prepare.PrepareOptions("coordinates", settings.size, settings.seed)
+    options = clevr_prepare.PrepareOptions(
+        "coordinates", size=settings.size, seed=settings.seed, workers=workers
+    )
     result = clevr_prepare.prepare(clevr_seg.find_root(source), options)
     save_prepared(prepared, **result.arrays)
     return prepared
@@ -139,8 +153,22 @@ def write_results(out_dir, results):
     (out_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 
-def reproduce_clevr_seg(settings, out_dir, data_dir, verbose=1):
-    """Run the comparison on CLEVR-Seg; returns the results dict (see module docstring)."""
+def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
+    """Run the comparison on CLEVR-Seg; returns the results dict (see module docstring).
+
+    Args:
+        settings: `ReproduceSettings` shared by all methods.
+        out_dir: results folder.
+        data_dir: folder for the generated and prepared data (reused when present).
+        workers: data worker processes (see `ensure_clevr_seg`).
+        verbose: 0 silent, 1 progress bars, 2 one line per epoch.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Data first: generation forks worker processes, which must happen before a
+    # Keras backend (multithreaded) is loaded in this process.
+    data_path = ensure_clevr_seg(data_dir, settings, workers, verbose=bool(verbose))
+
     import keras
     import numpy as np
 
@@ -149,9 +177,6 @@ def reproduce_clevr_seg(settings, out_dir, data_dir, verbose=1):
     from inside_keras.plots import plot_samples
     from inside_keras.training import finished_epochs
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data_path = ensure_clevr_seg(data_dir, settings, verbose=bool(verbose))
     test = select_split(load_prepared(data_path), "test")
     results = {
         "dataset": "clevr-seg",

@@ -293,13 +293,16 @@ def train(config, resume=False, verbose=1):
         keras.callbacks.BackupAndRestore(backup_dir),
     ]
     flips = ("horizontal", "vertical") if config.data.augment else ()
-    train_batches = ConditionedBatches(
-        train_arrays,
-        batch_size=config.training.batch_size,
-        shuffle=True,
-        flips=flips,
-        seed=config.training.seed,
-    )
+    try:
+        train_batches = ConditionedBatches(
+            train_arrays,
+            batch_size=config.training.batch_size,
+            shuffle=True,
+            flips=flips,
+            seed=config.training.seed,
+        )
+    except ValueError as error:
+        raise InputError(str(error), "data.augment") from None
     val_batches = ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
     history = model.fit(
         train_batches,

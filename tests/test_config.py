@@ -87,3 +87,13 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    configs = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+    assert len(configs) == 5
+    for path in configs:
+        config = load_config(path)
+        assert config.output.dir.startswith("runs/")
