@@ -166,23 +166,12 @@ def predict(args):
 
 
 def _write_acdc_volumes(labels, arrays, source, split, out):
-    """Predicted label volumes on each source grid, as NIfTI with the source affine."""
+    """Predicted label volumes on each source grid, as NIfTI with the source spacing."""
     import nibabel
-    import numpy as np
 
-    from inside_keras.data.acdc import read_patient
-    from inside_keras.data.acdc_evaluation import PHASES, reassemble
+    from inside_keras.data.acdc_evaluation import predicted_volumes
 
-    for patient_name in sorted(set(arrays["patient"].tolist())):
-        patient = read_patient(Path(source) / split / patient_name)
-        for phase_id, phase in enumerate(PHASES):
-            indices = np.flatnonzero(
-                (arrays["patient"] == patient_name) & (arrays["phase"] == phase_id)
-            )
-            if not indices.size:
-                continue
-            frame = patient.frame(phase)
-            volume = reassemble(labels, arrays, indices, frame.label.shape[2])
-            image = nibabel.Nifti1Image(volume, affine=None)
-            image.header.set_zooms(tuple(float(s) for s in frame.spacing))
-            nibabel.save(image, out / f"{patient_name}_{phase}_pred.nii.gz")
+    for patient_name, phase, frame, volume in predicted_volumes(labels, arrays, source, split):
+        image = nibabel.Nifti1Image(volume, affine=None)
+        image.header.set_zooms(tuple(float(s) for s in frame.spacing))
+        nibabel.save(image, out / f"{patient_name}_{phase}_pred.nii.gz")

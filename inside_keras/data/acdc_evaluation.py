@@ -202,19 +202,20 @@ def reassemble(predictions, arrays, indices, n_slices):
     return volume
 
 
-def evaluate(predictions, arrays, source, split="training"):
-    """Score slice predictions per patient and phase against the source ground truth.
+def predicted_volumes(predictions, arrays, source, split="training"):
+    """Yield `(patient, phase, frame, volume)`: predictions back on each source grid.
 
     Args:
-        predictions: `(N, H, W)` class ids (0 background, 1 RV, 2 MYO, 3 LV), or
-            `(N, H, W, 4)` class scores (arg-maxed), for the N samples of `arrays`.
-        arrays: prepared ACDC arrays of those samples (e.g. `select_split(..., "test")`),
-            with every slice of each patient and phase they hold.
+        predictions: `(N, H, W)` class ids or `(N, H, W, 4)` class scores for the N
+            samples of `arrays`.
+        arrays: prepared ACDC arrays of those samples, with every slice of each
+            patient and phase they hold.
         source: the ACDC root that was prepared (holding `split/patientNNN/`).
         split: the source split, `"training"` or `"testing"`.
 
-    Returns:
-        An `EvaluationResult`.
+    Yields:
+        The patient name, the phase (`"ED"`/`"ES"`), the source `Frame` (image, label,
+        spacing) and the uint8 predicted label volume on the frame's grid.
 
     Raises:
         InputError: missing geometry arrays, predictions of the wrong shape, missing
@@ -227,7 +228,6 @@ def evaluate(predictions, arrays, source, split="training"):
             "prepared dataset",
         )
     predictions = _class_ids(predictions, len(arrays["patient"]))
-    rows = []
     for patient_name in sorted(set(arrays["patient"].tolist())):
         patient = read_patient(Path(source) / split / patient_name)
         for phase_id, phase in enumerate(PHASES):
@@ -243,16 +243,36 @@ def evaluate(predictions, arrays, source, split="training"):
                     f"prepared {tuple(arrays['source_shape'][indices[0]])}",
                     Path(source) / split / patient_name,
                 )
-            volume = reassemble(predictions, arrays, indices, frame.label.shape[2])
-            for structure in TABLE_STRUCTURES:
-                pred, truth = volume == STRUCTURES[structure], frame.label == STRUCTURES[structure]
-                rows.append(
-                    {
-                        "patient": patient_name,
-                        "phase": phase,
-                        "structure": structure,
-                        "dice": dice(pred, truth),
-                        "hd95_mm": hd95(pred, truth, frame.spacing),
-                    }
-                )
+            yield patient_name, phase, frame, reassemble(
+                predictions, arrays, indices, frame.label.shape[2]
+            )
+
+
+def evaluate(predictions, arrays, source, split="training"):
+    """Score slice predictions per patient and phase against the source ground truth.
+
+    Args:
+        predictions, arrays, source, split: as for `predicted_volumes`.
+
+    Returns:
+        An `EvaluationResult`.
+
+    Raises:
+        InputError: as for `predicted_volumes`.
+    """
+    rows = []
+    for patient_name, phase, frame, volume in predicted_volumes(
+        predictions, arrays, source, split
+    ):
+        for structure in TABLE_STRUCTURES:
+            pred, truth = volume == STRUCTURES[structure], frame.label == STRUCTURES[structure]
+            rows.append(
+                {
+                    "patient": patient_name,
+                    "phase": phase,
+                    "structure": structure,
+                    "dice": dice(pred, truth),
+                    "hd95_mm": hd95(pred, truth, frame.spacing),
+                }
+            )
     return EvaluationResult(rows=tuple(rows))
