@@ -24,7 +24,7 @@ def test_inside_unet_overfits_quadrant_task():
     keras.utils.set_random_seed(0)
     inputs, masks = quadrant_task(num_images=2, size=64, seed=0)
     model = unet((64, 64, 1), 1, 4, depth=3, base_filters=8, norm="instance")
-    model.compile(keras.optimizers.Adam(3e-3), get_loss("bce_dice"), metrics=[DiceScore()])
+    model.compile(keras.optimizers.Adam(1e-2), get_loss("bce_dice"), metrics=[DiceScore()])
     history = model.fit(
         inputs, masks, batch_size=8, epochs=300, verbose=0, callbacks=[_StopAtDice(0.98)]
     )
