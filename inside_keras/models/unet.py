@@ -88,7 +88,7 @@ def unet(
     options = split_options(conditioning_options, levels.values())
     inputs = model_inputs(input_shape, condition_dim, depth)
     condition = inputs["condition"]
-    _, pool_class, up_class = spatial_layers(len(input_shape) - 1)
+    conv_class, pool_class, up_class = spatial_layers(len(input_shape) - 1)
 
     def level(x, filters, level_name):
         x = conv_block(x, filters, norm, f"{level_name}_block1")
@@ -111,7 +111,6 @@ def unet(
         x = up_class(name=f"dec{i}_up")(x)
         x = keras.layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
         x = level(x, base_filters * 2**i, f"dec{i}")
-    conv_class = spatial_layers(len(input_shape) - 1)[0]
     activation = "sigmoid" if num_classes == 1 else "softmax"
     outputs = conv_class(num_classes, 1, activation=activation, name="segmentation")(x)
     return keras.Model(inputs, outputs, name=name)
