@@ -35,7 +35,7 @@ def _inputs(rng, shape, k=4, batch=2):
     "placement, count", [("none", 0), ("bottleneck", 1), ("encoder", 4), ("decoder", 4), ("all", 9)]
 )
 def test_depth4_conditioning_layer_counts(placement, count):
-    model = unet((16, 16, 1), 1, 4, depth=4, base_filters=2, placement=placement)
+    model = unet((16, 16, 1), 1, 4, depth=4, base_filters=4, placement=placement)
     layers = _conditioning_layers(model)
     assert len(layers) == count
     assert all(isinstance(layer, INSIDE) for layer in layers)
