@@ -145,6 +145,7 @@ def test_unknown_option_lists_accepted():
         ({"input_shape": (16, 16, None)}, "channel"),
         ({"num_classes": 0}, "num_classes"),
         ({"depth": 0}, "depth"),
+        ({"base_filters": True}, "base_filters"),
         ({"norm": "layer"}, "norm"),
         ({"dropout": 1.0}, "dropout"),
         ({"condition_dim": 0}, "condition_dim"),
