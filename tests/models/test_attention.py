@@ -39,9 +39,10 @@ def test_maps_by_level_match_layer_attention(rng):
 
 
 def test_shared_attention_has_one_channel(rng):
-    model = encoder_decoder((16, 16, 1), 4, "inside", {"shared_attention": True})
-    maps = attention_model(model).predict(_inputs(rng), verbose=0)
-    assert maps["bottleneck"].shape == (2, 4, 4, 1)
+    model = encoder_decoder((32, 32, 3), 4, "inside", {"shared_attention": True})
+    inputs = {"image": rng.random((2, 32, 32, 3)).astype("float32"), "condition": np.eye(4)[:2]}
+    maps = attention_model(model).predict(inputs, verbose=0)
+    assert maps["bottleneck"].shape == (2, 8, 8, 1)
 
 
 def test_model_without_attention_raises():
