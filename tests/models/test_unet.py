@@ -6,7 +6,7 @@ import pytest
 
 from inside_keras.layers import INSIDE, FiLM, GuidingBlock
 from inside_keras.layers.base import ConditioningLayer
-from inside_keras.models import conditioned_levels, unet
+from inside_keras.models import attention_model, conditioned_levels, unet
 from inside_keras.models.blocks import group_count
 
 
@@ -178,3 +178,6 @@ def test_save_and_load_round_trip(tmp_path, rng):
     np.testing.assert_allclose(
         _predict(loaded, inputs), _predict(model, inputs), rtol=1e-5, atol=1e-6
     )
+    maps = _predict(attention_model(loaded), inputs)
+    assert sorted(maps) == ["bottleneck", "dec0"]
+    assert maps["bottleneck"].shape == (2, 4, 4, 16) and maps["dec0"].shape == (2, 16, 16, 1)
