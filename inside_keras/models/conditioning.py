@@ -11,12 +11,12 @@ CONDITIONING_LAYERS = {"inside": INSIDE, "film": FiLM, "guide_me": GuidingBlock}
 CONDITIONING_NAMES = (*CONDITIONING_LAYERS, "none")
 
 
-def check_conditioning(conditioning, allow_none=True):
+def check_conditioning(conditioning):
     """Return `conditioning` if it names a layer type (or `"none"`), else raise `ValueError`."""
-    allowed = CONDITIONING_NAMES if allow_none else tuple(CONDITIONING_LAYERS)
-    if conditioning not in allowed:
+    if conditioning not in CONDITIONING_NAMES:
         raise ValueError(
-            f"`conditioning` must be one of {', '.join(map(repr, allowed))}, got {conditioning!r}."
+            f"`conditioning` must be one of {', '.join(map(repr, CONDITIONING_NAMES))}, "
+            f"got {conditioning!r}."
         )
     return conditioning
 

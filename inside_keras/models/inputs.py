@@ -3,7 +3,8 @@
 import keras
 
 
-def _is_positive_int(value):
+def is_positive_int(value):
+    """Whether `value` is an int (not a bool) greater than 0."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
@@ -27,16 +28,16 @@ def model_inputs(input_shape, condition_dim, depth, spatial_ranks=(2, 3)):
             f"`input_shape` must be (*spatial, channels) with {expected}, got {input_shape}."
         )
     *spatial, channels = input_shape
-    if not _is_positive_int(channels):
+    if not is_positive_int(channels):
         raise ValueError(f"The channel axis of `input_shape` must be known, got {input_shape}.")
     factor = 2**depth
     for size in spatial:
-        if size is not None and (not _is_positive_int(size) or size % factor):
+        if size is not None and (not is_positive_int(size) or size % factor):
             raise ValueError(
                 f"Spatial sizes of `input_shape` must be None or positive multiples of "
                 f"2**depth = {factor}, got {input_shape}."
             )
-    if not _is_positive_int(condition_dim):
+    if not is_positive_int(condition_dim):
         raise ValueError(f"`condition_dim` must be a positive int, got {condition_dim!r}.")
     return {
         "image": keras.Input(input_shape, name="image"),

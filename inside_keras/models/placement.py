@@ -15,7 +15,7 @@ Shortcuts and lists use the model's `conditioning` type at every level.
 
 from collections.abc import Mapping
 
-from inside_keras.models.conditioning import CONDITIONING_LAYERS, check_conditioning
+from inside_keras.models.conditioning import CONDITIONING_NAMES, check_conditioning
 
 #: The placement shortcuts, in the order they are documented.
 SHORTCUTS = ("none", "bottleneck", "encoder", "decoder", "all", "first", "last")
@@ -73,10 +73,10 @@ def resolve_placement(placement, depth, conditioning):
     if isinstance(placement, Mapping):
         _check_levels(placement, depth)
         for level, kind in placement.items():
-            if kind not in (*CONDITIONING_LAYERS, "none"):
+            if kind not in CONDITIONING_NAMES:
                 raise ValueError(
                     f"Placement level {level!r} has unknown layer type {kind!r}; valid types: "
-                    f"{', '.join((*CONDITIONING_LAYERS, 'none'))}."
+                    f"{', '.join(CONDITIONING_NAMES)}."
                 )
         chosen = {level: kind for level, kind in placement.items() if kind != "none"}
     else:

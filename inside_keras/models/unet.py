@@ -4,7 +4,7 @@ import keras
 
 from inside_keras.models.blocks import check_norm, conv_block, spatial_layers
 from inside_keras.models.conditioning import apply_conditioning, split_options
-from inside_keras.models.inputs import model_inputs
+from inside_keras.models.inputs import is_positive_int, model_inputs
 from inside_keras.models.placement import resolve_placement
 
 
@@ -76,11 +76,13 @@ def unet(
         ValueError: for invalid shapes, placement (the message lists the valid
             level names) or options.
     """
-    for arg, value in (("num_classes", num_classes), ("depth", depth)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    for arg, value in (
+        ("num_classes", num_classes),
+        ("depth", depth),
+        ("base_filters", base_filters),
+    ):
+        if not is_positive_int(value):
             raise ValueError(f"`{arg}` must be a positive int, got {value!r}.")
-    if isinstance(base_filters, bool) or not isinstance(base_filters, int) or base_filters < 1:
-        raise ValueError(f"`base_filters` must be a positive int, got {base_filters!r}.")
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a number in [0, 1), got {dropout!r}.")
     check_norm(norm)
@@ -88,7 +90,7 @@ def unet(
     options = split_options(conditioning_options, levels.values())
     inputs = model_inputs(input_shape, condition_dim, depth)
     condition = inputs["condition"]
-    _, pool_class, up_class = spatial_layers(len(input_shape) - 1)
+    conv_class, pool_class, up_class = spatial_layers(len(input_shape) - 1)
 
     def level(x, filters, level_name):
         x = conv_block(x, filters, norm, f"{level_name}_block1")
@@ -111,7 +113,6 @@ def unet(
         x = up_class(name=f"dec{i}_up")(x)
         x = keras.layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
         x = level(x, base_filters * 2**i, f"dec{i}")
-    conv_class = spatial_layers(len(input_shape) - 1)[0]
     activation = "sigmoid" if num_classes == 1 else "softmax"
     outputs = conv_class(num_classes, 1, activation=activation, name="segmentation")(x)
     return keras.Model(inputs, outputs, name=name)
