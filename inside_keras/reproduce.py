@@ -10,6 +10,9 @@ evaluates test Dice, and writes into `out_dir`:
     attention_inside.png, attention_guide_me.png
                     input / prediction / ground truth / attention for test samples
     <method>/       each method's training run (model.keras, log.csv, curves.png, ...)
+    logs/           each training job's config and output
+
+Methods are trained in `inside-keras train` subprocesses, one per CPU at a time.
 
 Finished runs are reused and unfinished ones resumed, so an interrupted
 `reproduce` continues where it stopped.
@@ -17,6 +20,9 @@ Finished runs are reused and unfinished ones resumed, so an interrupted
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -118,19 +124,97 @@ def method_config(method, data_path, settings, out_dir):
     )
 
 
-def run_method(config, verbose):
-    """Train (or resume, or reuse) one method's run; return (model, seconds trained)."""
-    import keras
+#: Per-process thread limits for parallel training jobs (read by each backend at start).
+THREAD_LIMIT_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
-    from inside_keras.training import MODEL_FILE, RunState, run_state, train
 
-    out = Path(config.output.dir)
-    state = run_state(out)
-    start = time.perf_counter()
-    if state is not RunState.FINISHED:
-        train(config, resume=state is RunState.UNFINISHED, verbose=verbose)
-    model = keras.saving.load_model(out / MODEL_FILE, safe_mode=True)
-    return model, time.perf_counter() - start
+def job_environment(threads):
+    """Environment of one training job limited to `threads` CPU threads on any backend."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_LIMIT_VARIABLES})
+    env["XLA_FLAGS"] = " ".join(
+        filter(
+            None,
+            [
+                env.get("XLA_FLAGS"),
+                "--xla_cpu_multi_thread_eigen=false",
+                f"intra_op_parallelism_threads={threads}",
+            ],
+        )
+    )
+    return env
+
+
+def train_methods(configs, out_dir, jobs, verbose=True):
+    """Train each method's config in `inside-keras train` subprocesses, `jobs` at a time.
+
+    Finished runs are reused and unfinished ones resumed. Each job gets an equal share
+    of the CPUs (XLA on CPU barely uses a second core for these small networks, so two
+    single-threaded jobs finish about twice as fast as one after the other). Logs go to
+    `<out_dir>/logs/<method>.log`; the training time of each run is kept in its folder
+    (`train_seconds.json`).
+
+    Args:
+        configs: `{method: ExperimentConfig}`.
+        out_dir: the reproduce output folder.
+        jobs: processes at once.
+        verbose: print when each job starts and ends.
+
+    Returns:
+        `{method: seconds}` training time of each run.
+
+    Raises:
+        RuntimeError: a job failed (the message ends with its log's last lines).
+    """
+    from inside_keras.config import save_config
+    from inside_keras.training import RunState, run_state
+
+    logs = Path(out_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = job_environment(max(1, (os.cpu_count() or 1) // jobs))
+    pending = [m for m in configs if run_state(configs[m].output.dir) is not RunState.FINISHED]
+    running = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            method = pending.pop(0)
+            config_path = logs / f"{method}.yaml"
+            save_config(configs[method], config_path)
+            command = [
+                sys.executable,
+                "-m",
+                "inside_keras",
+                "train",
+                "--config",
+                str(config_path),
+                "--quiet",
+            ]
+            if run_state(configs[method].output.dir) is RunState.UNFINISHED:
+                command.append("--resume")
+            log = open(logs / f"{method}.log", "a")  # noqa: SIM115 - closed when the job ends
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            running[method] = (process, log, time.perf_counter())
+            if verbose:
+                print(f"training {method} (log: {logs / f'{method}.log'})", flush=True)
+        time.sleep(0.5)
+        for method, (process, log, start) in list(running.items()):
+            if process.poll() is None:
+                continue
+            log.close()
+            del running[method]
+            if process.returncode != 0:
+                for other, _, _ in running.values():
+                    other.kill()
+                tail = " | ".join((logs / f"{method}.log").read_text().splitlines()[-3:])
+                raise RuntimeError(f"training {method} failed (exit {process.returncode}): {tail}")
+            seconds = time.perf_counter() - start
+            timing = Path(configs[method].output.dir) / "train_seconds.json"
+            timing.write_text(json.dumps({"seconds": seconds}))
+            if verbose:
+                print(f"{method} trained in {seconds:.0f} s", flush=True)
+    return {
+        method: json.loads((Path(c.output.dir) / "train_seconds.json").read_text())["seconds"]
+        for method, c in configs.items()
+    }
 
 
 def write_results(out_dir, results):
@@ -153,7 +237,7 @@ def write_results(out_dir, results):
     (out_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 
-def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
+def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, jobs=None, verbose=1):
     """Run the comparison on CLEVR-Seg; returns the results dict (see module docstring).
 
     Args:
@@ -161,7 +245,8 @@ def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
         out_dir: results folder.
         data_dir: folder for the generated and prepared data (reused when present).
         workers: data worker processes (see `ensure_clevr_seg`).
-        verbose: 0 silent, 1 progress bars, 2 one line per epoch.
+        jobs: methods trained at once (see `train_methods`); None: one per CPU.
+        verbose: print progress (data, jobs starting and ending, test Dice).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,9 +259,12 @@ def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
 
     from inside_keras.data.prepared import load_prepared, select_split
     from inside_keras.evaluation import dice_scores, predict_arrays, to_labels, truth_labels
+    from inside_keras.models import attention_model
     from inside_keras.plots import plot_samples
-    from inside_keras.training import finished_epochs
+    from inside_keras.training import LOG_FILE, MODEL_FILE, finished_epochs
 
+    configs = {m: method_config(m, data_path, settings, out_dir) for m in METHODS}
+    seconds = train_methods(configs, out_dir, jobs or default_jobs(), verbose=bool(verbose))
     test = select_split(load_prepared(data_path), "test")
     results = {
         "dataset": "clevr-seg",
@@ -187,24 +275,19 @@ def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
         "methods": {},
     }
     shown = np.arange(min(6, len(test["x"])))
-    for method in METHODS:
-        if verbose:
-            print(f"== {method}")
-        config = method_config(method, data_path, settings, out_dir)
-        model, seconds = run_method(config, verbose)
+    for method, config in configs.items():
+        model = keras.saving.load_model(Path(config.output.dir) / MODEL_FILE, safe_mode=True)
         labels = to_labels(predict_arrays(model, test))
         scores = dice_scores(labels, truth_labels(test), num_classes=1)
         results["methods"][method] = {
             "dice": scores["dice"],
             "dice_std": float(np.std(scores["per_image"])),
-            "epochs": len(finished_epochs(Path(config.output.dir) / "log.csv")),
-            "train_seconds": seconds,
+            "epochs": len(finished_epochs(Path(config.output.dir) / LOG_FILE)),
+            "train_seconds": seconds[method],
         }
         if verbose:
             print(f"{method}: test Dice {scores['dice']:.3f}")
         if method in ("inside", "guide_me"):
-            from inside_keras.models import attention_model
-
             sample = {key: test[key][shown] for key in ("x", "z")}
             maps = attention_model(model).predict(
                 {"image": sample["x"], "condition": sample["z"]}, verbose=0
@@ -218,8 +301,13 @@ def reproduce_clevr_seg(settings, out_dir, data_dir, workers=None, verbose=1):
                 out_dir / f"attention_{method}.png",
                 titles,
             )
-        write_results(out_dir, results)
+    write_results(out_dir, results)
     return results
+
+
+def default_jobs():
+    """Training jobs at once: one per CPU, at most one per method."""
+    return max(1, min(len(METHODS), os.cpu_count() or 1))
 
 
 def _quadrant_title(z):

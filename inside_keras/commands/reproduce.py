@@ -1,7 +1,10 @@
 """`inside-keras reproduce clevr-seg [--quick] [--backend B] [--out DIR]`."""
 
 import os
+import sys
 from pathlib import Path
+
+from inside_keras.errors import InputError
 
 BACKENDS = ("jax", "torch", "tensorflow")
 
@@ -43,6 +46,12 @@ def register(subparsers):
         default=None,
         help="folder for generated/prepared data (default <data root>/clevr-seg)",
     )
+    clevr.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="methods trained at once, each in its own process (default: one per CPU)",
+    )
     clevr.set_defaults(func=run_clevr_seg)
 
 
@@ -55,7 +64,13 @@ def run_clevr_seg(args):
     settings = QUICK if args.quick else FULL
     out = args.out or Path("runs") / ("reproduce-clevr-seg" + ("-quick" if args.quick else ""))
     data = args.data or data_root() / "clevr-seg"
-    results = reproduce_clevr_seg(settings, out, data, verbose=2)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"must be at least 1, got {args.jobs}", "--jobs")
+    try:
+        results = reproduce_clevr_seg(settings, out, data, jobs=args.jobs, verbose=1)
+    except RuntimeError as error:
+        print(f"inside-keras reproduce: {error}", file=sys.stderr)
+        return 1
     print((out / "results.md").read_text())
     print(f"results: {out / 'results.json'}; figures: {out}/attention_*.png")
     return 0 if results["methods"] else 1
