@@ -133,6 +133,15 @@ def _check_value(value, annotation, where):
     raise InputError(f"expected {_type_name(annotation)}, got {value!r}", where)
 
 
+def _nested_dataclass(annotation, value):
+    """The dataclass of an `X` or `X | None` field given a mapping, else `annotation`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and value is not None:
+        nested = [arg for arg in typing.get_args(annotation) if dataclasses.is_dataclass(arg)]
+        if len(nested) == 1:
+            return nested[0]
+    return annotation
+
+
 def build_dataclass(cls, data, where):
     """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types.
 
@@ -152,7 +161,7 @@ def build_dataclass(cls, data, where):
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
-        annotation = hints[name]
+        annotation = _nested_dataclass(hints[name], value)
         if dataclasses.is_dataclass(annotation):
             values[name] = build_dataclass(annotation, value, f"{where}.{name}")
         else:

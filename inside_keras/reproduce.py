@@ -33,6 +33,7 @@ from inside_keras.config import (
     OutputConfig,
     TrainingConfig,
 )
+from inside_keras.threads import thread_limits
 
 #: Method name in results -> conditioning type of the encoder-decoder.
 METHODS = {"baseline": "none", "film": "film", "guide_me": "guide_me", "inside": "inside"}
@@ -124,24 +125,10 @@ def method_config(method, data_path, settings, out_dir):
     )
 
 
-#: Per-process thread limits for parallel training jobs (read by each backend at start).
-THREAD_LIMIT_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-
-
 def job_environment(threads):
     """Environment of one training job limited to `threads` CPU threads on any backend."""
     env = dict(os.environ)
-    env.update({name: str(threads) for name in THREAD_LIMIT_VARIABLES})
-    env["XLA_FLAGS"] = " ".join(
-        filter(
-            None,
-            [
-                env.get("XLA_FLAGS"),
-                "--xla_cpu_multi_thread_eigen=false",
-                f"intra_op_parallelism_threads={threads}",
-            ],
-        )
-    )
+    env.update(thread_limits(threads, env.get("XLA_FLAGS")))
     return env
 
 

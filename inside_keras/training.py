@@ -214,6 +214,30 @@ def _check_resume(out_dir, config):
         )
 
 
+def split_for_training(arrays, source):
+    """The train and val splits of prepared arrays; InputError if either is empty."""
+    train_arrays, val_arrays = select_split(arrays, "train"), select_split(arrays, "val")
+    if len(train_arrays["x"]) == 0 or len(val_arrays["x"]) == 0:
+        raise InputError("needs samples in both the train and val splits", source)
+    return train_arrays, val_arrays
+
+
+def make_batches(config, train_arrays, val_arrays):
+    """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order."""
+    flips = ("horizontal", "vertical") if config.data.augment else ()
+    try:
+        train_batches = ConditionedBatches(
+            train_arrays,
+            batch_size=config.training.batch_size,
+            shuffle=True,
+            flips=flips,
+            seed=config.training.seed,
+        )
+    except ValueError as error:
+        raise InputError(str(error), "data.augment") from None
+    return train_batches, ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
+
+
 def train(config, resume=False, verbose=1):
     """Train the experiment `config` (an `ExperimentConfig`); see the module docstring.
 
@@ -238,9 +262,7 @@ def train(config, resume=False, verbose=1):
             "holds an earlier run; pass --resume to continue it or choose another --out", out_dir
         )
     arrays = load_prepared(config.data.path)
-    train_arrays, val_arrays = select_split(arrays, "train"), select_split(arrays, "val")
-    if len(train_arrays["x"]) == 0 or len(val_arrays["x"]) == 0:
-        raise InputError("needs samples in both the train and val splits", config.data.path)
+    train_arrays, val_arrays = split_for_training(arrays, config.data.path)
     num_classes = num_classes_of(arrays)
     keras.utils.set_random_seed(config.training.seed)
     model = build_model(config.model, arrays["x"].shape[1:], arrays["z"].shape[1], num_classes)
@@ -292,18 +314,7 @@ def train(config, resume=False, verbose=1):
         keras.callbacks.CSVLogger(log_path, append=resume),
         keras.callbacks.BackupAndRestore(backup_dir),
     ]
-    flips = ("horizontal", "vertical") if config.data.augment else ()
-    try:
-        train_batches = ConditionedBatches(
-            train_arrays,
-            batch_size=config.training.batch_size,
-            shuffle=True,
-            flips=flips,
-            seed=config.training.seed,
-        )
-    except ValueError as error:
-        raise InputError(str(error), "data.augment") from None
-    val_batches = ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
+    train_batches, val_batches = make_batches(config, train_arrays, val_arrays)
     history = model.fit(
         train_batches,
         validation_data=val_batches,

@@ -1,0 +1,175 @@
+"""Sweeps on Ray: local, on a two-node cluster, a crashed trial, a killed and resumed sweep.
+
+These tests start Ray (locally or a `ray.cluster_utils.Cluster` on 127.0.0.1) and train
+tiny U-Nets; nox runs them in the `sweeps` session (`nox -s sweeps`).
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from inside_keras.cli import main
+from inside_keras.config import load_config
+from tests.runs import tiny_dataset
+from tests.sweep.specs import write_spec
+
+
+def _trials(out):
+    with open(out / "trials.csv", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _reported_epochs(trial_dir):
+    lines = (trial_dir / "result.json").read_text().splitlines()
+    return [json.loads(line)["epoch"] for line in lines if line.strip()]
+
+
+def _trial_dirs(out):
+    return sorted((out / "ray_results" / "sweep").glob("trial_*"))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tiny_dataset(tmp_path_factory.mktemp("sweep_data") / "data.npz", n=64)
+
+
+def test_local_sweep_outputs_and_best_config_trains(tmp_path, data, capsys):
+    spec = write_spec(tmp_path, data, {"search": {"num_samples": 2}})  # 2 x 2 placements
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--verbose", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 trials" in printed and "inside-keras train --config" in printed
+    rows = _trials(out)
+    assert len(rows) == 4 and {row["status"] for row in rows} == {"TERMINATED"}
+    assert {row["model.placement"] for row in rows} == {"bottleneck", "all"}
+    for row in rows:
+        assert 1 <= int(row["epochs"]) <= 3
+        assert (row["stopped_early"] == "True") == (int(row["epochs"]) < 3)
+        assert 0.0 <= float(row["best_val_dice"]) <= 1.0
+        assert row["node_ids"]  # each trial reported its Ray node id
+    best = max(rows, key=lambda row: float(row["best_val_dice"]))
+    assert float(rows[0]["best_val_dice"]) == float(best["best_val_dice"])  # best first
+    assert (out / "sweep.png").stat().st_size > 10_000
+    config = load_config(out / "best_config.yaml")
+    assert config.model.placement == best["model.placement"]
+    assert config.model.conditioning_options["kernel"] == best["model.conditioning_options.kernel"]
+    assert Path(config.data.path) == Path(data).resolve()
+    run = tmp_path / "best_run"
+    args = ["train", "--config", str(out / "best_config.yaml"), "--set", "training.epochs=1"]
+    assert main([*args, "--out", str(run), "--quiet"]) == 0
+    assert (run / "model.keras").is_file()
+
+
+def test_rerun_without_resume_is_refused(tmp_path, data, capsys):
+    spec = write_spec(tmp_path, data, {"experiment": {"training": {"epochs": 1}}})
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--verbose", "0"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--verbose", "0"]) == 2
+    assert "holds an earlier sweep; pass --resume" in capsys.readouterr().err
+
+
+def test_crashed_trial_recovers_from_its_checkpoint(tmp_path, data, monkeypatch):
+    markers = tmp_path / "crashed"
+    monkeypatch.setenv("INSIDE_KERAS_SWEEP_CRASH_AT_EPOCH", "2")
+    monkeypatch.setenv("INSIDE_KERAS_SWEEP_CRASH_MARKERS", str(markers))
+    spec = write_spec(tmp_path, data, {"scheduler": {"name": "fifo"}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--verbose", "0"]) == 0
+    rows = _trials(out)
+    assert len(rows) == 2 and all(row["status"] == "TERMINATED" for row in rows)
+    assert all(row["epochs"] == "3" for row in rows)
+    assert sorted(path.name for path in markers.iterdir()) == sorted(r["trial_id"] for r in rows)
+    for trial_dir in _trial_dirs(out):
+        # Restarted at epoch 3 from the epoch-2 checkpoint, not from scratch.
+        assert _reported_epochs(trial_dir) == [1, 2, 3]
+
+
+def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
+    spec = write_spec(
+        tmp_path,
+        data,
+        {"search": {"num_samples": 3}, "scheduler": {"name": "fifo"}},  # 6 trials
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "inside_keras", "sweep", str(spec), "--out", str(out)]
+    env = dict(os.environ, TUNE_GLOBAL_CHECKPOINT_S="1")
+    log = open(tmp_path / "first.log", "w")  # noqa: SIM115 - closed below
+    first = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    finished = []
+    while not finished and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(1)
+        finished = [
+            d
+            for d in _trial_dirs(out)
+            if (d / "result.json").is_file() and _reported_epochs(d)[-1:] == [3]
+        ]
+    assert finished, (tmp_path / "first.log").read_text()[-2000:]
+    time.sleep(4)  # Tune saves the experiment state every second (TUNE_GLOBAL_CHECKPOINT_S)
+    before = {d.name: (d / "result.json").read_text() for d in finished}
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    log.close()
+    assert not (out / "trials.csv").exists()  # it really stopped before the end
+
+    resumed = subprocess.run(
+        [*command, "--resume"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = _trials(out)
+    assert len(rows) == 6 and len({row["trial_id"] for row in rows}) == 6
+    assert all(row["status"] == "TERMINATED" and row["epochs"] == "3" for row in rows)
+    for name, results in before.items():  # finished trials were not run again
+        assert (out / "ray_results" / "sweep" / name / "result.json").read_text() == results
+
+
+@pytest.fixture(scope="module")
+def two_node_cluster():
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    cluster.shutdown()
+
+
+def test_two_node_cluster_runs_trials_on_both_nodes(tmp_path, data, two_node_cluster):
+    spec = write_spec(tmp_path, data, {"search": {"num_samples": 2}})
+    out = tmp_path / "out"
+    args = ["sweep", str(spec), "--out", str(out), "--address", two_node_cluster.address]
+    assert main([*args, "--verbose", "0"]) == 0
+    rows = _trials(out)
+    assert len(rows) == 4 and all(row["status"] == "TERMINATED" for row in rows)
+    nodes = {node for row in rows for node in row["node_ids"].split()}
+    cluster_nodes = {node.node_id for node in two_node_cluster.list_all_nodes()}
+    assert len(nodes) >= 2 and nodes <= cluster_nodes
+
+
+def test_more_gpus_than_the_cluster_has(tmp_path, data, two_node_cluster, capsys):
+    spec = write_spec(tmp_path, data)
+    args = ["sweep", str(spec), "--out", str(tmp_path / "out"), "--gpus-per-trial", "1"]
+    assert main([*args, "--address", two_node_cluster.address]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--gpus-per-trial: 1.0 GPUs per trial, but the largest node" in err
+
+
+def test_cluster_launcher_config_is_valid_for_ray_up():
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    config = yaml.safe_load((Path(__file__).parents[2] / "search" / "cluster.yaml").read_text())
+    validate_config(prepare_config(config))  # the schema `ray up` checks
+    workers = config["available_node_types"]["gpu_worker"]
+    assert workers["min_workers"] >= 1
+    assert any("KERAS_BACKEND" in command for command in config["worker_start_ray_commands"])
