@@ -116,52 +116,53 @@ def _place_objects(rng, size):
     """
     count = int(rng.integers(3, 11))
     names = (tuple(SIZES), SHAPES, tuple(COLOURS), MATERIALS)
-    picks = rng.integers(0, [len(choices) for choices in names], (count, len(names))).tolist()
+    picks = (rng.random((count, len(names))) * [len(choices) for choices in names]).astype(int)
     rotations = rng.uniform(0, 360, count).tolist()
     depth_noise = rng.normal(0, 0.2, count).tolist()
-    radii = _RADIUS_FRACTIONS[[pick[0] for pick in picks]] * size
-    candidates = (radii + 1)[:, None, None] + rng.random((count, _PLACEMENT_TRIES, 2)) * (
-        size - 2 * radii - 2
-    )[:, None, None]
-    chosen = []
-    for k in range(count):
-        first = _first_clear(candidates[k], radii[k], candidates[chosen, 0], radii[chosen])
-        if first is None:
-            continue
-        candidates[k, 0] = candidates[k, first]
-        chosen.append(k)
+    radii = (_RADIUS_FRACTIONS[picks[:, 0]] * size).tolist()
+    unit = rng.random((count, _PLACEMENT_TRIES, 2))
     placed = []
-    for k in chosen:
+    for k, (pick, radius) in enumerate(zip(picks.tolist(), radii, strict=True)):
+        centre = _first_clear(unit[k], radius, size, placed)
+        if centre is None:
+            continue
         size_name, shape, colour, material = (
-            choices[pick] for choices, pick in zip(names, picks[k], strict=True)
+            choices[index] for choices, index in zip(names, pick, strict=True)
         )
-        x, y = candidates[k, 0].tolist()
         placed.append(
             {
-                "x": x,
-                "y": y,
-                "radius": float(radii[k]),
+                "x": centre[0],
+                "y": centre[1],
+                "radius": radius,
                 "size": size_name,
                 "shape": shape,
                 "color": colour,
                 "material": material,
                 "rotation": rotations[k],
-                "depth": 6.0 + 8.0 * (1 - y / size) + depth_noise[k],
+                "depth": 6.0 + 8.0 * (1 - centre[1] / size) + depth_noise[k],
             }
         )
     return placed
 
 
-def _first_clear(candidates, radius, centres, radii):
-    """Index of the first candidate `(x, y)` at least `1.25 (radius + radii[j])` from
-    every `centres[j]`, or None."""
-    if len(centres) == 0:
-        return 0
-    dx = candidates[:, :1] - centres[:, 0]
-    dy = candidates[:, 1:] - centres[:, 1]
-    clear = (dx * dx + dy * dy >= (1.25 * (radius + radii)) ** 2).all(axis=1)
-    first = int(clear.argmax())
-    return first if clear[first] else None
+def _first_clear(unit, radius, size, placed, chunk=8):
+    """The first candidate centre `(x, y)` (from `unit`, uniform `(tries, 2)` draws,
+    scaled so that the object stays in the image) whose distance to each placed object
+    is at least 1.25 times the sum of their radii, or None.
+
+    Plain Python over a few candidates at a time: the first usually fits.
+    """
+    low, span = radius + 1, size - 2 * radius - 2
+    for start in range(0, len(unit), chunk):
+        for u, v in unit[start : start + chunk].tolist():
+            x, y = low + u * span, low + v * span
+            for other in placed:
+                reach = 1.25 * (radius + other["radius"])
+                if (x - other["x"]) ** 2 + (y - other["y"]) ** 2 < reach * reach:
+                    break
+            else:
+                return x, y
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -202,7 +203,7 @@ def _inside(item, dx, dy):
         return (dy * dy)[:, None] + dx * dx <= np.float32(radius**2)
     # A regular polygon: inside every edge, whose outer normals point half-way between
     # corners, at the apothem from the centre.
-    corners, scale = (4, _REACH["cube"]) if item["shape"] == "cube" else (3, _REACH["triangle"])
+    corners = 4 if item["shape"] == "cube" else 3
     angles = [
         math.radians(item["rotation"]) + math.pi * (2 * k + 1) / corners for k in range(corners)
     ]
@@ -210,7 +211,8 @@ def _inside(item, dx, dy):
         np.array(list(map(f, angles)), np.float32)[:, None, None] for f in (math.cos, math.sin)
     )
     reach = (sin * dy[:, None] + cos * dx).max(axis=0)
-    return reach <= np.float32(scale * radius * math.cos(math.pi / corners))
+    apothem = _REACH[item["shape"]] * radius * math.cos(math.pi / corners)
+    return reach <= np.float32(apothem)
 
 
 def _brightness(item, dx, dy):
@@ -225,7 +227,12 @@ def _brightness(item, dx, dy):
     np.maximum(lambert, 0, out=lambert)  # at most 1 inside the disc
     shade = 114.75 + 153 * lambert
     if item["material"] == "metal":
-        shade += 153 * lambert**30
+        power = lambert * lambert  # lambert ** 30, by squaring (faster than `**`)
+        highlight = power.copy()
+        for _ in range(3):
+            power *= power
+            highlight *= power
+        shade += 153 * highlight
     return shade
 
 
