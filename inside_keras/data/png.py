@@ -1,8 +1,10 @@
 """A fast PNG writer for 8-bit images (Pillow's encoder tries five filters per row).
 
 Every row uses PNG's `Sub` filter (difference to the pixel on the left), which suits
-smooth images and flat masks alike, and the data is deflated at a low level. The files
-are standard PNGs that any reader (Pillow included) opens.
+smooth images and flat masks alike, and the data is deflated at a low level, by ISA-L
+(package `isal`) where it is installed, else by zlib: the pixels are the same either
+way, the bytes are not. The files are standard PNGs that any reader (Pillow included)
+opens.
 """
 
 import functools
@@ -11,6 +13,11 @@ import struct
 import zlib
 
 import numpy as np
+
+try:  # ISA-L's deflate: a third of zlib's instructions at level 1 on noisy images.
+    from isal import isal_zlib as _isal_zlib
+except ImportError:
+    _isal_zlib = None
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -35,6 +42,10 @@ def _chunk(kind, data):
 
 
 def _deflate(data, level, strategy):
+    """zlib stream of `data`: ISA-L's where installed for levels 1 to 3 and the default
+    strategy (same data, other bytes), else zlib's."""
+    if _isal_zlib is not None and 1 <= level <= 3 and strategy == zlib.Z_DEFAULT_STRATEGY:
+        return _isal_zlib.compress(data, level)
     compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, 8, strategy)
     return compressor.compress(data) + compressor.flush()
 
