@@ -8,9 +8,11 @@ Every image is drawn from its own generator seeded with `(seed, index)`, so the 
 is the same for a seed whatever the number of worker processes.
 """
 
+import contextlib
+import functools
 import json
 import math
-import zlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from inside_keras.data.clevr_seg import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
 from inside_keras.data.parallel import ordered_map
-from inside_keras.data.png import write_png
+from inside_keras.data.png import encode_band_png, encode_png, write_file
 from inside_keras.errors import InputError
 
 #: Object colours (RGB) by CLEVR-Seg colour name.
@@ -38,7 +40,7 @@ SHAPES = ("cube", "sphere", "triangle")
 MATERIALS = ("rubber", "metal")
 
 #: Light direction (x right, y down, z towards the viewer) for sphere shading.
-_LIGHT = np.array([-0.45, -0.55, 0.7]) / np.linalg.norm([-0.45, -0.55, 0.7])
+_LIGHT = tuple(c / math.hypot(-0.45, -0.55, 0.7) for c in (-0.45, -0.55, 0.7))
 
 #: CLEVR's camera directions, copied into each scene JSON.
 _DIRECTIONS = {
@@ -51,6 +53,30 @@ _DIRECTIONS = {
 }
 
 _PLACEMENT_TRIES = 200
+
+#: Farthest reach of a shape from its centre (circumradius), in object radii.
+_REACH = {"cube": 1.2, "sphere": 1.0, "triangle": 1.35}
+
+#: Object radius fractions in `SIZES` order, for indexing.
+_RADIUS_FRACTIONS = np.array(list(SIZES.values()))
+
+#: Seed of the noise tile that every image reads at its own offset (see `_noise_tile`).
+_NOISE_SEED = 0x5EED
+
+#: Brightness levels of the colour tables; 255 is an object's plain colour.
+_LEVELS = 512
+
+
+def _colour_table(rgb):
+    """Packed RGBA (uint32 whose little-endian bytes are R, G, B, 255) of colour `rgb`
+    at each brightness level `0 .. _LEVELS - 1`, channels clipped to 255."""
+    level = np.arange(_LEVELS, dtype=np.float32)[:, None]
+    channel = np.clip(level * (np.array(rgb, np.float32) / 255), 0, 255).astype(np.uint32)
+    return channel[:, 0] | channel[:, 1] << 8 | channel[:, 2] << 16 | np.uint32(0xFF000000)
+
+
+#: Packed RGBA by brightness level, by colour name.
+_TABLES = {name: _colour_table(rgb) for name, rgb in COLOURS.items()}
 
 
 @dataclass(frozen=True)
@@ -84,94 +110,183 @@ def image_name(index):
 def _place_objects(rng, size):
     """Draw 3-10 objects whose centres keep clear of each other; a list of dicts.
 
-    An object that finds no room among `_PLACEMENT_TRIES` candidate positions is
-    dropped (the first three always find room).
+    Each object takes the first of `_PLACEMENT_TRIES` candidate positions that keeps
+    clear of every object placed before it, or is dropped if none does (the first
+    three always find room).
     """
     count = int(rng.integers(3, 11))
-    size_names, shapes, colours, materials = (
-        [names[k] for k in rng.integers(0, len(names), count).tolist()]
-        for names in (tuple(SIZES), SHAPES, tuple(COLOURS), MATERIALS)
-    )
-    rotations = rng.uniform(0, 360, count)
-    depth_noise = rng.normal(0, 0.2, count)
+    names = (tuple(SIZES), SHAPES, tuple(COLOURS), MATERIALS)
+    picks = (rng.random((count, len(names))) * [len(choices) for choices in names]).astype(int)
+    rotations = rng.uniform(0, 360, count).tolist()
+    depth_noise = rng.normal(0, 0.2, count).tolist()
+    radii = (_RADIUS_FRACTIONS[picks[:, 0]] * size).tolist()
     unit = rng.random((count, _PLACEMENT_TRIES, 2))
     placed = []
-    for k in range(count):
-        radius = SIZES[size_names[k]] * size
-        span = size - 2 * radius - 2
-        # The first candidate clear of every placed object (few objects: plain Python).
-        for u, v in unit[k].tolist():
-            x, y = radius + 1 + u * span, radius + 1 + v * span
-            if all(
-                math.hypot(x - o["x"], y - o["y"]) >= 1.25 * (radius + o["radius"]) for o in placed
-            ):
-                break
-        else:
+    for k, (pick, radius) in enumerate(zip(picks.tolist(), radii, strict=True)):
+        centre = _first_clear(unit[k], radius, size, placed)
+        if centre is None:
             continue
+        size_name, shape, colour, material = (
+            choices[index] for choices, index in zip(names, pick, strict=True)
+        )
         placed.append(
             {
-                "x": x,
-                "y": y,
+                "x": centre[0],
+                "y": centre[1],
                 "radius": radius,
-                "size": size_names[k],
-                "shape": shapes[k],
-                "color": colours[k],
-                "material": materials[k],
-                "rotation": float(rotations[k]),
-                "depth": 6.0 + 8.0 * (1 - y / size) + float(depth_noise[k]),
+                "size": size_name,
+                "shape": shape,
+                "color": colour,
+                "material": material,
+                "rotation": rotations[k],
+                "depth": 6.0 + 8.0 * (1 - centre[1] / size) + depth_noise[k],
             }
         )
     return placed
 
 
-def _polygon(columns, rows, x, y, radius, corners, angle):
-    """Inside-mask of a regular polygon with `corners` corners on a pixel grid: the pixels
-    on the inner side of every edge."""
-    theta = math.radians(angle) + 2 * np.pi * np.arange(corners) / corners
-    px, py = x + radius * np.cos(theta), y + radius * np.sin(theta)
-    ex, ey = np.roll(px, -1) - px, np.roll(py, -1) - py
-    px, py, ex, ey = (value[:, None, None] for value in (px, py, ex, ey))
-    return (ex * (rows - py) - ey * (columns - px) >= 0).all(axis=0)
+def _first_clear(unit, radius, size, placed, chunk=8):
+    """The first candidate centre `(x, y)` (from `unit`, uniform `(tries, 2)` draws,
+    scaled so that the object stays in the image) whose distance to each placed object
+    is at least 1.25 times the sum of their radii, or None.
+
+    Plain Python over a few candidates at a time: the first usually fits.
+    """
+    low, span = radius + 1, size - 2 * radius - 2
+    for start in range(0, len(unit), chunk):
+        for u, v in unit[start : start + chunk].tolist():
+            x, y = low + u * span, low + v * span
+            for other in placed:
+                reach = 1.25 * (radius + other["radius"])
+                if (x - other["x"]) ** 2 + (y - other["y"]) ** 2 < reach * reach:
+                    break
+            else:
+                return x, y
+    return None
 
 
-def _shade(item, columns, rows):
-    """Per-pixel brightness factor of an object over its bounding box."""
-    dx, dy = (columns - item["x"]) / item["radius"], (rows - item["y"]) / item["radius"]
-    if item["shape"] == "sphere":
-        nz = np.sqrt(np.clip(1 - dx**2 - dy**2, 0, 1))
-        lambert = np.clip(dx * _LIGHT[0] + dy * _LIGHT[1] + nz * _LIGHT[2], 0, 1)
-        shade = 0.45 + 0.6 * lambert
-        if item["material"] == "metal":
-            shade = shade + 0.6 * lambert**30
-        return shade
-    return 0.92 - 0.12 * (dx * _LIGHT[0] + dy * _LIGHT[1])
+@functools.lru_cache(maxsize=4)
+def _noise_tile(size):
+    """Uniform noise in [-4, 4) on a `(2 size, 2 size)` tile, the same in every process;
+    each image reads a `(size, size)` window of it at a random offset."""
+    rng = np.random.default_rng(_NOISE_SEED)
+    return rng.random((2 * size, 2 * size), dtype=np.float32) * np.float32(8) - np.float32(4)
 
 
-def _floor(rng, size, cells=6):
-    """Floor luminance `(size, size)`: a vertical light gradient plus smooth texture
-    (a `cells` x `cells` grid of random values, interpolated linearly)."""
+@functools.lru_cache(maxsize=4)
+def _floor_basis(size, cells):
+    """Linear-interpolation weights `(size, cells)` and the vertical light gradient."""
     position = np.linspace(0, cells - 1, size, dtype=np.float32)
     tent = np.clip(1 - np.abs(position[:, None] - np.arange(cells, dtype=np.float32)), 0, None)
-    texture = tent @ rng.normal(0, 9, (cells, cells)).astype(np.float32) @ tent.T
-    return texture + np.linspace(120, 150, size, dtype=np.float32)[:, None]
+    return tent, np.linspace(120, 150, size, dtype=np.float32)[:, None]
 
 
-def _rasterise(item, size):
-    """Bounding box (a tuple of slices), inside-mask and brightness of one object."""
-    extent = item["radius"] * 1.4
+def _floor(rng, noise, cells=6):
+    """Opaque gray floor as packed RGBA (see `_colour_table`): a vertical light gradient,
+    smooth texture (a `cells` x `cells` grid of random values, interpolated linearly)
+    and `noise`."""
+    tent, gradient = _floor_basis(len(noise), cells)
+    gray = tent @ rng.normal(0, 9, (cells, cells)).astype(np.float32) @ tent.T
+    gray += gradient
+    gray += noise
+    np.clip(gray, 0, 255, out=gray)
+    packed = gray.astype(np.uint32)
+    packed *= np.uint32(0x010101)
+    packed |= np.uint32(0xFF000000)
+    return packed
+
+
+def _inside(item, dx, dy):
+    """Inside-mask `(len(dy), len(dx))` of an object, from pixel offsets to its centre."""
+    radius = item["radius"]
+    if item["shape"] == "sphere":
+        return (dy * dy)[:, None] + dx * dx <= np.float32(radius**2)
+    # A regular polygon: inside every edge, whose outer normals point half-way between
+    # corners, at the apothem from the centre.
+    corners = 4 if item["shape"] == "cube" else 3
+    angles = [
+        math.radians(item["rotation"]) + math.pi * (2 * k + 1) / corners for k in range(corners)
+    ]
+    cos, sin = (
+        np.array(list(map(f, angles)), np.float32)[:, None, None] for f in (math.cos, math.sin)
+    )
+    reach = (sin * dy[:, None] + cos * dx).max(axis=0)
+    apothem = _REACH[item["shape"]] * radius * math.cos(math.pi / corners)
+    return reach <= np.float32(apothem)
+
+
+def _brightness(item, dx, dy):
+    """Object brightness `(len(dy), len(dx))` float32, 255 being its plain colour: sphere
+    shading (Lambert, plus a highlight for metal) or a mild linear gradient."""
+    u, v = dx / np.float32(item["radius"]), dy / np.float32(item["radius"])
+    if item["shape"] != "sphere":
+        return (234.6 - 30.6 * _LIGHT[1] * v)[:, None] - 30.6 * _LIGHT[0] * u
+    nz = np.sqrt(np.maximum(1 - ((v * v)[:, None] + u * u), 0))
+    lambert = (_LIGHT[1] * v)[:, None] + _LIGHT[0] * u
+    lambert += _LIGHT[2] * nz
+    np.maximum(lambert, 0, out=lambert)  # at most 1 inside the disc
+    shade = 114.75 + 153 * lambert
+    if item["material"] == "metal":
+        power = lambert * lambert  # lambert ** 30, by squaring (faster than `**`)
+        highlight = power.copy()
+        for _ in range(3):
+            power *= power
+            highlight *= power
+        shade += 153 * highlight
+    return shade
+
+
+def _paint(image, owner, number, item, noise):
+    """Draw object `number` over `image` (packed RGBA) and give it its pixels in `owner`;
+    returns its bounding box (a pair of slices)."""
+    size = len(owner)
+    extent = item["radius"] * _REACH[item["shape"]]
     top, bottom = max(int(item["y"] - extent), 0), min(int(item["y"] + extent) + 2, size)
     left, right = max(int(item["x"] - extent), 0), min(int(item["x"] + extent) + 2, size)
-    rows = np.arange(top, bottom, dtype=np.float32)[:, None]
-    columns = np.arange(left, right, dtype=np.float32)[None, :]
-    if item["shape"] == "sphere":
-        inside = (columns - item["x"]) ** 2 + (rows - item["y"]) ** 2 <= item["radius"] ** 2
-    else:
-        corners, scale = (4, 1.2) if item["shape"] == "cube" else (3, 1.35)
-        inside = _polygon(
-            columns, rows, item["x"], item["y"], scale * item["radius"], corners, item["rotation"]
-        )
+    dy = np.arange(top, bottom, dtype=np.float32) - np.float32(item["y"])
+    dx = np.arange(left, right, dtype=np.float32) - np.float32(item["x"])
     box = (slice(top, bottom), slice(left, right))
-    return box, inside, _shade(item, columns, rows)
+    inside = _inside(item, dx, dy)
+    lit = _brightness(item, dx, dy)
+    lit += noise[box]
+    colour = _TABLES[item["color"]].take(lit.astype(np.intp), mode="clip")
+    np.copyto(image[box], colour, where=inside)
+    np.copyto(owner[box], np.int8(number), where=inside)
+    return box
+
+
+def _render(index, size, seed):
+    """Image `index` as packed RGBA `(size, size)` uint32, the owner of each pixel
+    (int8, object number or -1 for the floor), the placed objects and their bounding
+    boxes (pairs of slices, in object order)."""
+    rng = np.random.default_rng([seed, index])
+    top, left = rng.integers(0, size + 1, 2).tolist()
+    noise = _noise_tile(size)[top : top + size, left : left + size]
+    image = _floor(rng, noise)
+    owner = np.full((size, size), -1, dtype=np.int8)
+    placed = _place_objects(rng, size)
+    boxes = [None] * len(placed)
+    # Farther objects first, so that nearer ones (lower in the image) hide them.
+    for number in sorted(range(len(placed)), key=lambda i: -placed[i]["depth"]):
+        boxes[number] = _paint(image, owner, number, placed[number], noise)
+    return image, owner, placed, boxes
+
+
+def _scene(index, placed, size):
+    """The CLEVR scene JSON dict of image `index`."""
+    return {
+        "split": "new",
+        "image_index": index,
+        "image_filename": f"{image_name(index)}.png",
+        "directions": _DIRECTIONS,
+        "objects": [_scene_object(item, size) for item in placed],
+        "relationships": _relationships(placed),
+    }
+
+
+def _rgba(packed):
+    """uint8 `(H, W, 4)` view of packed RGBA."""
+    return packed.view(np.uint8).reshape(*packed.shape, 4)
 
 
 def render_scene(index, size, seed):
@@ -181,31 +296,9 @@ def render_scene(index, size, seed):
         `(image, masks, scene)`: uint8 `(size, size, 4)` RGBA image (opaque), bool
         `(n_objects, size, size)` visible masks in object order, and the scene JSON dict.
     """
-    rng = np.random.default_rng([seed, index])
-    noise = rng.random((size, size), dtype=np.float32) * np.float32(8) - np.float32(4)
-    floor = np.clip(_floor(rng, size) + noise, 0, 255).astype(np.uint32)
-    # Gray to opaque RGBA in one pass: bytes (g, g, g, 255) of a little-endian uint32.
-    image = (floor * np.uint32(0x010101) | np.uint32(0xFF000000)).astype("<u4", copy=False)
-    image = image.view(np.uint8).reshape(size, size, 4)
-    owner = np.full((size, size), -1, dtype=np.int8)
-    placed = _place_objects(rng, size)
-    for number in sorted(range(len(placed)), key=lambda i: -placed[i]["depth"]):
-        item = placed[number]
-        box, inside, shade = _rasterise(item, size)
-        lit = shade[inside] * np.float32(255) + noise[box][inside]
-        colour = np.array(COLOURS[item["color"]], dtype=np.float32) / np.float32(255)
-        image[(*box, slice(0, 3))][inside] = np.clip(lit[:, None] * colour, 0, 255)
-        owner[box][inside] = number
+    image, owner, placed, _ = _render(index, size, seed)
     masks = owner[None] == np.arange(len(placed), dtype=np.int8)[:, None, None]
-    scene = {
-        "split": "new",
-        "image_index": index,
-        "image_filename": f"{image_name(index)}.png",
-        "directions": _DIRECTIONS,
-        "objects": [_scene_object(item, size) for item in placed],
-        "relationships": _relationships(placed),
-    }
-    return image, masks, scene
+    return _rgba(image), masks, _scene(index, placed, size)
 
 
 def _scene_object(item, size):
@@ -228,6 +321,7 @@ def _scene_object(item, size):
 
 def _relationships(placed):
     """CLEVR's `relationships`: for each direction, per object the objects beyond it."""
+
     def beyond(key, sign):
         return [
             [j for j, other in enumerate(placed) if sign * (other[key] - item[key]) > 0]
@@ -244,16 +338,20 @@ def _relationships(placed):
 
 def write_scene(root, index, size, seed):
     """Render image `index` and write its image, scene JSON and masks under `root`."""
-    image, masks, scene = render_scene(index, size, seed)
+    image, owner, placed, boxes = _render(index, size, seed)
     name = image_name(index)
-    root = Path(root)
-    write_png(root / "images" / f"{name}.png", image)
-    (root / "scenes" / f"{name}.json").write_text(json.dumps(scene), encoding="utf-8")
-    folder = root / "segmentations" / name
-    folder.mkdir(exist_ok=True)
-    step = np.uint8(MASK_OBJECT - MASK_BACKGROUND)
-    for number, mask in enumerate(masks.view(np.uint8) * step + np.uint8(MASK_BACKGROUND)):
-        write_png(folder / f"{number}.png", mask, strategy=zlib.Z_RLE)
+    root = os.fspath(root)
+    write_file(f"{root}/images/{name}.png", encode_png(_rgba(image)))
+    scene = json.dumps(_scene(index, placed, size)).encode()
+    write_file(f"{root}/scenes/{name}.json", scene)
+    folder = f"{root}/segmentations/{name}"
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder)
+    for number, (rows, columns) in enumerate(boxes):
+        band = np.full((rows.stop - rows.start, size), MASK_BACKGROUND, dtype=np.uint8)
+        band[:, columns][owner[rows, columns] == number] = MASK_OBJECT
+        mask = encode_band_png(band, rows.start, size, MASK_BACKGROUND)
+        write_file(f"{folder}/{number}.png", mask)
 
 
 def _write_one(task):
