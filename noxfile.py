@@ -1,7 +1,8 @@
 """Test matrix: the same test suite on each Keras backend, each in its own venv.
 
-nox                         # everything: tests on tensorflow, torch, jax; interop; lint
+nox                         # everything: tests and sweeps on each backend; interop; lint
 nox -s "tests(backend='jax')"
+nox -s "sweeps(backend='jax')"
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
 
@@ -18,17 +19,39 @@ BACKEND_PACKAGES = {
 }
 
 
+def _pytest(session, backend, extras, default_args):
+    """Install `backend` and the package with `extras`, run pytest with KERAS_BACKEND set."""
+    session.install(*BACKEND_PACKAGES[backend])
+    session.install("-e", f".[{extras}]")
+    session.run(
+        "pytest",
+        *(session.posargs or default_args),
+        env={"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"},
+    )
+
+
 @nox.session
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
 def tests(session, backend):
-    """Run pytest with KERAS_BACKEND set, in a venv holding only that backend."""
-    session.install(*BACKEND_PACKAGES[backend])
-    session.install("-e", ".[dev]")
-    session.run(
-        "pytest",
-        *(session.posargs or ["tests"]),
-        env={"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"},
-    )
+    """Run pytest with KERAS_BACKEND set, in a venv holding only that backend (no Ray)."""
+    _pytest(session, backend, "dev", ["tests", "--ignore=tests/ray"])
+
+
+#: Ray tests each backend runs: all of them on JAX (two-node cluster, kill and
+#: resume, crash recovery, cluster config); on the others the local sweep and the
+#: crash recovery, which exercise the Tune callback and `.keras` checkpoint restore.
+SWEEP_TESTS = {
+    "jax": [],
+    "torch": ["-k", "local_sweep or crashed"],
+    "tensorflow": ["-k", "local_sweep or crashed"],
+}
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKEND_PACKAGES))
+def sweeps(session, backend):
+    """Ray Tune sweeps (tests/ray) on a local Ray and a two-node Ray on 127.0.0.1."""
+    _pytest(session, backend, "dev,tune", ["tests/ray", *SWEEP_TESTS[backend]])
 
 
 @nox.session

@@ -171,6 +171,7 @@ def plot_sweep(rows, spec, path):
             x = np.array([labels.index(str(v)) for v in values], dtype=float)
             x += jitter.uniform(-0.12, 0.12, len(x))
             axis.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+            axis.set_xlim(-0.5, len(labels) - 0.5)  # every value's tick, even if unsampled
         else:
             x = np.array(values, dtype=float)
             if parameter.distribution == "loguniform":

@@ -4,6 +4,7 @@ These tests start Ray (locally or a `ray.cluster_utils.Cluster` on 127.0.0.1) an
 tiny U-Nets; nox runs them in the `sweeps` session (`nox -s sweeps`).
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -19,7 +20,7 @@ import yaml
 from inside_keras.cli import main
 from inside_keras.config import load_config
 from tests.runs import tiny_dataset
-from tests.sweep.specs import write_spec
+from tests.sweep.specs import SMALL_SPEC, write_spec
 
 
 def _trials(out):
@@ -30,6 +31,30 @@ def _trials(out):
 def _reported_epochs(trial_dir):
     lines = (trial_dir / "result.json").read_text().splitlines()
     return [json.loads(line)["epoch"] for line in lines if line.strip()]
+
+
+def _session_processes(session):
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                zombie = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+                if os.getsid(int(entry.name)) == session and not zombie:
+                    pids.append(int(entry.name))
+            except (ProcessLookupError, FileNotFoundError):
+                pass
+    return pids
+
+
+def _kill_session(session, timeout=30):
+    """SIGKILL every process of a session (Ray's workers have their own process groups)."""
+    deadline = time.monotonic() + timeout
+    while (pids := _session_processes(session)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+    assert not _session_processes(session)
 
 
 def _trial_dirs(out):
@@ -117,7 +142,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
     assert finished, (tmp_path / "first.log").read_text()[-2000:]
     time.sleep(4)  # Tune saves the experiment state every second (TUNE_GLOBAL_CHECKPOINT_S)
     before = {d.name: (d / "result.json").read_text() for d in finished}
-    os.killpg(first.pid, signal.SIGKILL)
+    _kill_session(first.pid)  # the driver and the local Ray it started
     first.wait()
     log.close()
     assert not (out / "trials.csv").exists()  # it really stopped before the end
@@ -137,7 +162,9 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
 def two_node_cluster():
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     yield cluster
@@ -173,3 +200,21 @@ def test_cluster_launcher_config_is_valid_for_ray_up():
     workers = config["available_node_types"]["gpu_worker"]
     assert workers["min_workers"] >= 1
     assert any("KERAS_BACKEND" in command for command in config["worker_start_ray_commands"])
+
+
+def test_optuna_search(tmp_path, data):
+    space = {
+        "model.placement": {"choice": ["bottleneck", "all"]},
+        "model.conditioning_options.sigma_penalty": {"loguniform": [1.0e-4, 1.0e-2]},
+        "model.conditioning_options.kernel": {"choice": ["gaussian", "laplace"]},
+    }
+    changes = {
+        "search": {"algorithm": "optuna", "num_samples": 3},
+        "experiment": {"training": {"epochs": 1}},
+    }
+    spec = write_spec(tmp_path, data, changes, spec=dict(SMALL_SPEC, space=space))
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--verbose", "0"]) == 0
+    rows = _trials(out)
+    assert len(rows) == 3 and all(row["status"] == "TERMINATED" for row in rows)
+    assert len({row["model.conditioning_options.sigma_penalty"] for row in rows}) == 3
