@@ -21,6 +21,7 @@ COMMANDS = (
     ("evaluate", "register_evaluate"),
     ("evaluate", "register_predict"),
     ("reproduce", "register"),
+    ("bench", "register"),
 )
 
 
