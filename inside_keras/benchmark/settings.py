@@ -52,8 +52,8 @@ FULL_WORKLOADS = (
 
 #: Tiny shapes for tests: seconds per backend, numbers meaningless.
 TINY_WORKLOADS = (
-    Workload((16, 16, 1), batch_size=2, depth=2, base_filters=4),
-    Workload((8, 8, 8, 1), batch_size=1, depth=2, base_filters=2),
+    Workload((8, 8, 1), batch_size=2, depth=1, base_filters=2),
+    Workload((4, 8, 8, 1), batch_size=1, depth=1, base_filters=2),
 )
 
 
@@ -131,9 +131,10 @@ def quick_settings(settings=None):
     )
 
 
-def tiny_settings():
+def tiny_settings(configurations=CONFIGURATIONS):
     """Tiny shapes and single steps: for tests of the benchmark itself."""
     return BenchSettings(
+        configurations=configurations,
         workloads=TINY_WORKLOADS,
         warmup=0,
         steps=2,
@@ -142,4 +143,5 @@ def tiny_settings():
         pipeline_epochs=1,
         generate_images=1,
         generate_size=32,
+        jit_compile=False,  # compiling costs more than a few eager steps of tiny models
     )
