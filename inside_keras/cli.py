@@ -22,6 +22,7 @@ COMMANDS = (
     ("evaluate", "register_predict"),
     ("reproduce", "register"),
     ("sweep", "register"),
+    ("bench", "register"),
 )
 
 

@@ -1,0 +1,152 @@
+"""Benchmark records: the machine, validation, the printed table and the JSON file."""
+
+import json
+import math
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+#: Keys every train-step record has (`kind == "train_step"`).
+STEP_KEYS = (
+    "backend",
+    "spatial_dims",
+    "conditioning",
+    "placement",
+    "step_ms",
+    "ratio_vs_none",
+    "peak_memory_mb",
+)
+
+#: Keys of the per-backend input-pipeline record (`kind == "pipeline"`).
+PIPELINE_KEYS = ("backend", "pipeline_batches_per_s", "step_batches_per_s")
+
+#: Acceptance targets: (conditioning, placement) -> largest ratio to the unconditioned step.
+TARGETS = {("inside", "bottleneck"): 1.05, ("inside", "all"): 1.30, ("film", "all"): 1.15}
+
+#: The input pipeline must deliver at least this many times the train step's batches/s.
+PIPELINE_TARGET = 10.0
+
+_PACKAGES = ("keras", "jax", "jaxlib", "torch", "tensorflow", "tensorflow-cpu", "numpy")
+
+
+def _version(package):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    """The machine and software a run was measured on, with the current load average."""
+    info = {
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "packages": {p: v for p in _PACKAGES if (v := _version(p)) is not None},
+    }
+    if hasattr(os, "getloadavg"):
+        info["load_average"] = [round(value, 2) for value in os.getloadavg()]
+    return info
+
+
+def _finite_positive(record, key):
+    value = record.get(key)
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"record {record!r}: `{key}` must be a finite number >= 0, got {value!r}")
+
+
+def validate_records(records):
+    """Raise `ValueError` for a record without the keys and finite numbers it needs."""
+    for record in records:
+        kind = record.get("kind", "train_step")
+        if kind == "train_step":
+            missing = [key for key in STEP_KEYS if key not in record]
+            numbers = ("step_ms", "ratio_vs_none", "peak_memory_mb")
+        elif kind == "pipeline":
+            missing = [key for key in PIPELINE_KEYS if key not in record]
+            numbers = ("pipeline_batches_per_s", "step_batches_per_s")
+        elif kind == "generate":
+            missing = [key for key in ("images_per_s",) if key not in record]
+            numbers = ("images_per_s",)
+        else:
+            raise ValueError(
+                f"record kind {kind!r} unknown; allowed: 'train_step', 'pipeline', 'generate'"
+            )
+        if missing:
+            raise ValueError(f"{kind} record {record!r} lacks {missing}")
+        for key in numbers:
+            _finite_positive(record, key)
+
+
+def write_json(path, machine, records):
+    """Write `{"machine": ..., "results": [...]}` to `path` (atomically)."""
+    validate_records(records)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(
+        json.dumps({"machine": machine, "results": records}, indent=2) + "\n", encoding="utf-8"
+    )
+    os.replace(temporary, path)
+
+
+def _target_note(record):
+    target = TARGETS.get((record["conditioning"], record["placement"]))
+    if target is None:
+        return ""
+    return f"<= {target:.2f} {'ok' if record['ratio_vs_none'] <= target else 'MISS'}"
+
+
+def format_table(records):
+    """Markdown tables: train steps (with targets), pipeline and generator throughput."""
+    steps = [r for r in records if r.get("kind", "train_step") == "train_step"]
+    lines = [
+        "| backend | dims | conditioning | placement | step ms (IQR) | ratio vs none | target "
+        "| peak MB | inference img/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in steps:
+        low, high = r.get("step_ms_quartiles", [r["step_ms"], r["step_ms"]])
+        inference = r.get("inference_images_per_s")
+        lines.append(
+            f"| {r['backend']} | {r['spatial_dims']}-D | {r['conditioning']} | {r['placement']} "
+            f"| {r['step_ms']:.0f} ({low:.0f}–{high:.0f}) | {r['ratio_vs_none']:.3f} "
+            f"| {_target_note(r)} "
+            f"| {r['peak_memory_mb']:.0f} | {'' if inference is None else f'{inference:.1f}'} |"
+        )
+    pipelines = [r for r in records if r.get("kind") == "pipeline"]
+    if pipelines:
+        lines += [
+            "",
+            "| backend | pipeline batches/s | train-step batches/s | pipeline / step |",
+            "|---|---|---|---|",
+        ]
+        for r in pipelines:
+            ratio = r["pipeline_batches_per_s"] / r["step_batches_per_s"]
+            verdict = "ok" if ratio >= PIPELINE_TARGET else "MISS"
+            lines.append(
+                f"| {r['backend']} | {r['pipeline_batches_per_s']:.0f} "
+                f"| {r['step_batches_per_s']:.2f} | {ratio:.0f}× ({verdict}, >= 10) |"
+            )
+    for r in records:
+        if r.get("kind") == "generate":
+            lines += [
+                "",
+                f"generate clevr-seg: {r['images_per_s']:.1f} images/s "
+                f"({r['images']} images of {r['size']}×{r['size']}, one process)",
+            ]
+    return "\n".join(lines)

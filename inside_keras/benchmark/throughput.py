@@ -1,0 +1,60 @@
+"""Throughput of the input pipeline and of the synthetic CLEVR-Seg generator."""
+
+import tempfile
+import time
+
+import numpy as np
+
+from inside_keras.data.batching import ConditionedBatches
+
+
+def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
+    """A synthetic prepared CLEVR-Seg set (see `inside_keras.data.prepared`) in memory.
+
+    Images of the 2-D workload's shape in [0, 1], binary masks, one-hot coordinate
+    conditions and the `condition` type array that flips need.
+    """
+    rng = np.random.default_rng(seed)
+    shape = (samples, *workload.input_shape)
+    return {
+        "x": rng.random(shape, dtype=np.float32),
+        "y": (rng.random((*shape[:-1], 1)) < 0.5).astype(np.float32),
+        "z": np.eye(condition_dim, dtype=np.float32)[rng.integers(0, condition_dim, samples)],
+        "condition": np.full(samples, "coordinates"),
+    }
+
+
+def pipeline_batches_per_s(workload, samples, epochs):
+    """Batches per second of `ConditionedBatches` (shuffled, both flips) over its epochs.
+
+    Args:
+        workload: the 2-D `settings.Workload` (image shape and batch size).
+        samples: samples in the array set.
+        epochs: timed passes; the median pass's rate is returned.
+    """
+    arrays = prepared_like_arrays(workload, samples)
+    batches = ConditionedBatches(
+        arrays,
+        batch_size=workload.batch_size,
+        shuffle=True,
+        flips=("horizontal", "vertical"),
+    )
+    rates = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for index in range(len(batches)):
+            batches[index]
+        rates.append(len(batches) / (time.perf_counter() - start))
+        batches.on_epoch_end()
+    return float(np.median(rates))
+
+
+def generate_images_per_s(images, size):
+    """Images per second that `generate clevr-seg` renders and writes (one process)."""
+    from inside_keras.data.clevr_synthetic import GenerateOptions, generate
+
+    with tempfile.TemporaryDirectory(prefix="inside-keras-bench-") as folder:
+        start = time.perf_counter()
+        generate(folder, GenerateOptions(n=images, size=size, seed=0, workers=1))
+        seconds = time.perf_counter() - start
+    return images / seconds

@@ -1,0 +1,133 @@
+"""Train-step and inference timing of U-Nets with each conditioning configuration.
+
+All configurations of one workload live in one process; after their warm-up they
+are timed round-robin (`timing.interleaved_times`), one train step of each per
+round, through `model.train_on_batch`, the train function `fit` uses (compiled with
+the model's `jit_compile`). Each step is synchronised by converting its loss to a
+Python float.
+"""
+
+import keras
+import numpy as np
+
+from inside_keras.benchmark.memory import PeakMemory
+from inside_keras.benchmark.timing import interleaved_times, paired_ratios
+from inside_keras.models import unet
+
+
+def synthetic_batch(workload, condition_dim, seed=0):
+    """`(inputs, mask)` of random images, one-hot conditions and binary masks."""
+    rng = np.random.default_rng(seed)
+    shape = (workload.batch_size, *workload.input_shape)
+    inputs = {
+        "image": rng.random(shape, dtype=np.float32),
+        "condition": np.eye(condition_dim, dtype=np.float32)[
+            rng.integers(0, condition_dim, workload.batch_size)
+        ],
+    }
+    mask = (rng.random((*shape[:-1], 1)) < 0.5).astype(np.float32)
+    return inputs, mask
+
+
+def build_model(workload, conditioning, placement, condition_dim, jit_compile):
+    """A compiled U-Net (Adam, binary cross-entropy) for one configuration."""
+    model = unet(
+        workload.input_shape,
+        1,
+        condition_dim,
+        depth=workload.depth,
+        base_filters=workload.base_filters,
+        conditioning=conditioning,
+        placement=placement,
+        name=f"unet_{conditioning}_{placement}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="binary_crossentropy",
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def measure_workload(workload, settings, backend, log=print):
+    """Train-step time, ratio to the unconditioned U-Net, peak memory and inference speed.
+
+    Args:
+        workload: a `settings.Workload`.
+        settings: `settings.BenchSettings`.
+        backend: the Keras backend in use (recorded, and picks `jit_compile`).
+        log: callable for progress lines.
+
+    Returns:
+        One record per configuration (see `report.validate_records`).
+    """
+    inputs, mask = synthetic_batch(workload, settings.condition_dim)
+    jit = settings.jit_for(backend)
+    models = []
+    for conditioning, placement in settings.configurations:
+        keras.utils.set_random_seed(0)
+        model = build_model(workload, conditioning, placement, settings.condition_dim, jit)
+        float(model.train_on_batch(inputs, mask))  # builds and compiles
+        models.append(model)
+    for _ in range(settings.warmup):
+        for model in models:
+            float(model.train_on_batch(inputs, mask))
+    peaks = []
+    for model in models:
+        with PeakMemory() as memory:
+            float(model.train_on_batch(inputs, mask))
+        peaks.append(memory.peak_mb)
+    log(f"  {workload.spatial_dims}-D: compiled and warmed up; timing {settings.steps} rounds")
+    train_times = interleaved_times(
+        [_train_task(model, inputs, mask) for model in models], settings.steps
+    )
+    ratios = paired_ratios(train_times)
+    inference = None
+    if settings.inference_steps:
+        for model in models:
+            np.asarray(model.predict_on_batch(inputs))  # compiles the predict function
+        inference = interleaved_times(
+            [_predict_task(model, inputs) for model in models], settings.inference_steps
+        )
+    records = []
+    for k, (conditioning, placement) in enumerate(settings.configurations):
+        step = np.median(train_times[:, k])
+        record = {
+            "kind": "train_step",
+            "backend": backend,
+            "spatial_dims": workload.spatial_dims,
+            "conditioning": conditioning,
+            "placement": placement,
+            "step_ms": 1000 * float(step),
+            "step_ms_quartiles": [
+                1000 * float(q) for q in np.percentile(train_times[:, k], [25, 75])
+            ],
+            "ratio_vs_none": float(ratios[k]),
+            "peak_memory_mb": float(peaks[k]),
+            "jit_compile": bool(jit),
+            "steps": settings.steps,
+            "input_shape": list(workload.input_shape),
+            "batch_size": workload.batch_size,
+            "depth": workload.depth,
+            "base_filters": workload.base_filters,
+        }
+        if inference is not None:
+            record["inference_images_per_s"] = workload.batch_size / float(
+                np.median(inference[:, k])
+            )
+        records.append(record)
+    return records
+
+
+def _train_task(model, inputs, mask):
+    def task():
+        float(model.train_on_batch(inputs, mask))
+
+    return task
+
+
+def _predict_task(model, inputs):
+    def task():
+        np.asarray(model.predict_on_batch(inputs))
+
+    return task

@@ -1,0 +1,79 @@
+"""`inside-keras bench [--backend jax|torch|tensorflow|all] [--json FILE] [--quick]`.
+
+Cheap to import: the benchmark modules are imported when the command runs.
+"""
+
+import sys
+from dataclasses import replace
+
+from inside_keras.errors import InputError
+
+
+def register(subparsers):
+    description = (
+        "Time train steps of a 2-D and a 3-D U-Net with no conditioning, FiLM, Guide Me and "
+        "INSIDE at the bottleneck and at all levels (configurations interleaved step by "
+        "step, medians after warm-up), their peak memory and inference speed, the input "
+        "pipeline and the synthetic data generator. One subprocess per backend."
+    )
+    parser = subparsers.add_parser(
+        "bench", help="Measure speed and memory.", description=description
+    )
+    parser.add_argument(
+        "--backend",
+        default="all",
+        help="jax, torch, tensorflow or all (default: all, one after the other)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
+    parser.add_argument(
+        "--quick", action="store_true", help="few steps, for smoke runs (ratios are rough)"
+    )
+    parser.add_argument("--steps", type=int, help="timed rounds (default 8; --quick 3)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="backend processes at once (default 1; more keeps ratios valid but makes "
+        "absolute times incomparable)",
+    )
+    parser.add_argument("--warmup", type=int, help="untimed steps per model after compiling")
+    parser.set_defaults(func=run)
+
+
+def settings_from_args(args):
+    """`BenchSettings` from the parsed arguments; bad counts are an `InputError`."""
+    from inside_keras.benchmark.settings import BenchSettings, quick_settings
+
+    settings = quick_settings() if args.quick else BenchSettings()
+    for name, low in (("steps", 1), ("warmup", 0)):
+        value = getattr(args, name)
+        if value is not None:
+            if value < low:
+                raise InputError(f"must be at least {low}, got {value}", f"--{name}")
+            settings = replace(settings, **{name: value})
+    return settings
+
+
+def run(args):
+    from inside_keras.benchmark.report import format_table, write_json
+    from inside_keras.benchmark.runner import check_backends, run_benchmarks
+
+    backends = check_backends(args.backend)
+    settings = settings_from_args(args)
+    if args.jobs < 1:
+        raise InputError(f"must be at least 1, got {args.jobs}", "--jobs")
+    try:
+        machine, records = run_benchmarks(settings, backends, args.jobs)
+    except RuntimeError as error:
+        print(f"inside-keras bench: {error}", file=sys.stderr)
+        return 1
+    print(format_table(records))
+    print(
+        f"\n{machine['cpu']}, {machine['cpu_count']} CPUs; load average "
+        f"{machine.get('load_average')} at start, {machine.get('load_average_end')} at end; "
+        f"{machine['wall_seconds']:.0f} s"
+    )
+    if args.json:
+        write_json(args.json, machine, records)
+        print(f"wrote {args.json}")
+    return 0
