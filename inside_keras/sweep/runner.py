@@ -16,6 +16,7 @@
 """
 
 import dataclasses
+import logging
 import math
 import os
 from pathlib import Path
@@ -227,12 +228,19 @@ def run_sweep(spec, options):
     from inside_keras.sweep.trainable import train_trial
 
     env = worker_environment(keras.backend.backend(), spec.resources)
-    ray.init(
-        address=options.address,
-        runtime_env={"env_vars": env},
-        include_dashboard=False,
-        log_to_driver=options.verbose > 1,
-    )
+    try:
+        ray.init(
+            address=options.address,
+            runtime_env={"env_vars": env},
+            include_dashboard=False,
+            log_to_driver=options.verbose > 1,
+            logging_level=logging.INFO if options.verbose > 1 else logging.WARNING,
+        )
+    except ConnectionError as error:
+        address = options.address or os.environ.get("RAY_ADDRESS", "auto")
+        raise InputError(
+            f"cannot connect to a Ray cluster at {address}: {error}", "--address"
+        ) from None
     try:
         check_cluster_resources(spec.resources, ray.nodes())
         trainable = tune.with_resources(

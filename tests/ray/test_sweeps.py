@@ -183,13 +183,15 @@ def test_two_node_cluster_runs_trials_on_both_nodes(tmp_path, data, two_node_clu
     assert len(nodes) >= 2 and nodes <= cluster_nodes
 
 
-def test_more_gpus_than_the_cluster_has(tmp_path, data, two_node_cluster, capsys):
+def test_more_gpus_than_the_cluster_has(tmp_path, data, two_node_cluster):
     spec = write_spec(tmp_path, data)
     args = ["sweep", str(spec), "--out", str(tmp_path / "out"), "--gpus-per-trial", "1"]
-    assert main([*args, "--address", two_node_cluster.address]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "--gpus-per-trial: 1.0 GPUs per trial, but the largest node" in err
+    args += ["--address", two_node_cluster.address]
+    command = [sys.executable, "-m", "inside_keras", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "--gpus-per-trial: 1.0 GPUs per trial, but the largest node" in result.stderr
 
 
 def test_cluster_launcher_config_is_valid_for_ray_up():
