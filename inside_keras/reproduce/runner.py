@@ -7,7 +7,8 @@ dataset: trains the four methods under identical settings (`jobs.train_methods`)
 predicts the test split, scores it, draws the attention figures and writes into
 `out_dir`:
 
-    results.json    {"dataset", "backend", "loss", "settings", "data", "methods":
+    results.json    {"dataset", "backend", "loss", "settings", "data" (the prepared
+                     file), "source" (when scoring reads the source folder), "methods":
                      {name: {"dice", "dice_std", ..., "epochs", "train_seconds"}}}
     results.md      the same as Markdown tables
     attention_inside.png, attention_guide_me.png
