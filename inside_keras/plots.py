@@ -50,8 +50,8 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
 
     Args:
         images: `(N, H, W, C)` inputs.
-        truths: `(N, H, W)` or `(N, H, W, 1)` masks or label maps.
-        predictions: same shape as `truths`.
+        truths: `(N, H, W)` or `(N, H, W, 1)` masks or label maps (class ids).
+        predictions: same shape as `truths`; both use one colour per class id.
         attentions: `(N, h, w, c)` attention maps, or None (column omitted).
         out_path: PNG path.
         titles: optional row titles (e.g. the condition).
@@ -60,6 +60,7 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
         ["attention"] if attentions is not None else []
     )
     n = len(images)
+    top_label = max(1, int(max(np.max(truths), np.max(predictions))))  # same colours per class
     fig, axes = plt.subplots(n, len(columns), figsize=(2.4 * len(columns), 2.4 * n), squeeze=False)
     for i in range(n):
         panels = [_display(images[i]), np.squeeze(predictions[i]), np.squeeze(truths[i])]
@@ -69,7 +70,10 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
             panels.append(np.kron(attention, np.ones(reps)))
         for j, panel in enumerate(panels):
             ax = axes[i, j]
-            ax.imshow(panel, cmap="gray" if panel.ndim == 2 and j == 0 else "viridis")
+            if j in (1, 2):
+                ax.imshow(panel, cmap="viridis", vmin=0, vmax=top_label)
+            else:
+                ax.imshow(panel, cmap="gray" if j == 0 else "viridis")
             if j == 3:
                 ax.imshow(_display(images[i]), alpha=0.35, cmap="gray")
             ax.set_xticks([])
