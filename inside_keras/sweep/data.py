@@ -15,7 +15,7 @@ def prepared_data(dataset, data_dir, verbose=True):
         return Path(dataset.path)
     generate = dataset.generate
     if generate.dataset == "clevr-seg":
-        from inside_keras.reproduce import ensure_clevr_seg
+        from inside_keras.reproduce.clevr_seg import ensure_clevr_seg
 
         return ensure_clevr_seg(Path(data_dir) / "clevr-seg", generate, verbose=verbose)
     return _ensure_acdc(Path(data_dir) / "acdc", generate, verbose)
