@@ -21,7 +21,8 @@ def check_conditioning(conditioning):
     return conditioning
 
 
-def _accepted_options(layer_class):
+def accepted_options(layer_class):
+    """Names of the constructor arguments of a conditioning layer class."""
     parameters = inspect.signature(layer_class.__init__).parameters.values()
     return {p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD}
 
@@ -57,7 +58,7 @@ def split_options(conditioning_options, types):
                     f"options, got {value!r}."
                 )
         return {kind: dict(options.get(kind, {})) for kind in types}
-    accepted = {kind: _accepted_options(layer) for kind, layer in CONDITIONING_LAYERS.items()}
+    accepted = {kind: accepted_options(layer) for kind, layer in CONDITIONING_LAYERS.items()}
     known = set().union(*accepted.values())
     unknown = sorted(set(options) - known)
     if unknown:

@@ -305,13 +305,12 @@ def _check_parameter_name(parameter, spec, where):
 
 def _conditioning_options(layers):
     """`{option: [layer classes accepting it]}` over every conditioning layer."""
-    import inspect
+    from inside_keras.models.conditioning import accepted_options
 
     accepted = {}
     for layer in layers.values():
-        for p in inspect.signature(layer.__init__).parameters.values():
-            if p.name != "self" and p.kind is not p.VAR_KEYWORD:
-                accepted.setdefault(p.name, []).append(layer)
+        for name in accepted_options(layer):
+            accepted.setdefault(name, []).append(layer)
     return accepted
 
 
