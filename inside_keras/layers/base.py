@@ -25,7 +25,9 @@ class ConditioningLayer(keras.layers.Layer):
 
     Subclasses create their heads in `build_heads(hidden_shape)` (after the
     hypernetwork, so `get_weights()` lists trunk weights first, then heads) and
-    implement `modulate(x, hidden) -> (features, attention or None)`.
+    implement `modulate(x, hidden, return_attention) -> (features, attention or
+    None)`; the attention map is only built when asked for, so eager backends do
+    not pay for a full-size tensor that is thrown away.
 
     Feature maps are channels-last: `(batch, *spatial, channels)` with one, two or
     three spatial axes. The condition is `(batch, condition_dim)`.
@@ -77,7 +79,7 @@ class ConditioningLayer(keras.layers.Layer):
     def build_heads(self, hidden_shape):
         raise NotImplementedError
 
-    def modulate(self, x, hidden):
+    def modulate(self, x, hidden, return_attention):
         raise NotImplementedError
 
     def call(self, inputs, return_attention=False):
@@ -97,7 +99,7 @@ class ConditioningLayer(keras.layers.Layer):
                 "False (only INSIDE and GuidingBlock return one)."
             )
         x, z = inputs
-        features, attention = self.modulate(x, self.hypernetwork(z))
+        features, attention = self.modulate(x, self.hypernetwork(z), return_attention)
         if return_attention:
             return features, attention
         return features

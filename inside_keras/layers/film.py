@@ -40,7 +40,7 @@ class FiLM(ConditioningLayer):
         )
         self.film_head.build(hidden_shape)
 
-    def modulate(self, x, hidden):
+    def modulate(self, x, hidden, return_attention):
         params = self.film_head(hidden)
         rank = len(x.shape)
         gamma = expand_to_features(params[:, : self.channels], rank)

@@ -55,7 +55,7 @@ class GuidingBlock(ConditioningLayer):
     def attention_shape(self, x_shape):
         return (*x_shape[:-1], 1)
 
-    def modulate(self, x, hidden):
+    def modulate(self, x, hidden, return_attention):
         params = self.guide_head(hidden)
         rank = len(x.shape)
         gamma_b = expand_to_features(params[:, : self.channels], rank)

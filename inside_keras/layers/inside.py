@@ -28,6 +28,10 @@ class INSIDE(ConditioningLayer):
     y        = (1 - scale) * (x * a) + shift
     ```
 
+    The product is computed as `x * ((1 - scale) g_1 (x) g_2 ... (x) g_D) + shift`:
+    the same value, with the per-channel gain folded into the first 1-D profile so
+    that only one full-size map is built and multiplied into `x`.
+
     Axis 1 of the paper ("x") is the first spatial axis (height). The penalty is
     applied to the width head's pre-activation output, as in the authors' code;
     Keras divides activity penalties by the batch size, so it is per sample.
@@ -146,7 +150,7 @@ class INSIDE(ConditioningLayer):
             widths.append(width)
         return centres, widths
 
-    def modulate(self, x, hidden):
+    def modulate(self, x, hidden, return_attention):
         rank = len(x.shape)
         lengths = [_axis_length(x, axis) for axis in range(len(self.spatial_shape))]
         affine = self.affine_head(hidden)
@@ -156,10 +160,15 @@ class INSIDE(ConditioningLayer):
             axis_profile(kernel_fn, length, centre, width)
             for length, centre, width in zip(lengths, centres, widths, strict=True)
         ]
-        attention = ops.cast(separable_attention(profiles), x.dtype)
-        scale = expand_to_features(affine[:, : self.channels], rank)
+        # (1 - scale) * (x * a) == x * ((1 - scale) * g_1 (x) ... (x) g_D): the per-channel
+        # gain is folded into the first 1-D profile, (batch, n_1, C), so the full-size map
+        # is built once and multiplied into `x` once.
+        gain = 1 - ops.cast(affine[:, None, : self.channels], "float32")
+        modulation = separable_attention([profiles[0] * gain, *profiles[1:]])
         shift = expand_to_features(affine[:, self.channels : 2 * self.channels], rank)
-        return (1 - scale) * (x * attention) + shift, attention
+        features = x * ops.cast(modulation, x.dtype) + shift
+        attention = ops.cast(separable_attention(profiles), x.dtype) if return_attention else None
+        return features, attention
 
     def attention_shape(self, x_shape):
         return (*x_shape[:-1], 1) if self.shared_attention else tuple(x_shape)
