@@ -37,12 +37,14 @@ def tests(session, backend):
     _pytest(session, backend, "dev", ["tests", "--ignore=tests/ray"])
 
 
-#: Ray tests each backend runs: all of them on JAX (two-node cluster, kill and
-#: resume, crash recovery, cluster config); on the others the local sweep and the
-#: crash recovery, which exercise the Tune callback and `.keras` checkpoint restore.
+#: Ray tests each backend runs: all of them on PyTorch (two-node cluster, kill and
+#: resume, crash recovery, cluster config, Optuna), whose eager trials start training
+#: at once; on JAX and TensorFlow, which compile each trial's train step with XLA, the
+#: local sweep and the crash recovery, which exercise the Tune callback and the
+#: `.keras` checkpoint restore.
 SWEEP_TESTS = {
-    "jax": [],
-    "torch": ["-k", "local_sweep or crashed"],
+    "jax": ["-k", "local_sweep or crashed"],
+    "torch": [],
     "tensorflow": ["-k", "local_sweep or crashed"],
 }
 
