@@ -79,6 +79,10 @@ def _colour_table(rgb):
 _TABLES = {name: _colour_table(rgb) for name, rgb in COLOURS.items()}
 
 
+#: Smallest image side `generate` renders (objects need room to stay apart).
+MIN_SIZE = 32
+
+
 @dataclass(frozen=True)
 class GenerateOptions:
     """What `generate` writes.
@@ -97,7 +101,7 @@ class GenerateOptions:
     workers: int = 1
 
     def __post_init__(self):
-        for name, low in (("n", 1), ("size", 32), ("workers", 1)):
+        for name, low in (("n", 1), ("size", MIN_SIZE), ("workers", 1)):
             if getattr(self, name) < low:
                 raise InputError(f"must be at least {low}, got {getattr(self, name)}", f"--{name}")
 

@@ -26,23 +26,22 @@ those listed in `inside_keras.reproduce.runner`.
 """
 
 import dataclasses
-import hashlib
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from inside_keras.config import (
-    DataConfig,
-    ExperimentConfig,
-    ModelConfig,
-    OutputConfig,
-    TrainingConfig,
-)
+from inside_keras.config import ModelConfig
 from inside_keras.data.acdc import PHASES
 from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
+from inside_keras.data.ready import ACDCData, acdc_source, ensure_acdc
 from inside_keras.errors import InputError
-from inside_keras.reproduce.runner import METHODS, PreparedData, Reproduction, run_reproduction
+from inside_keras.reproduce.runner import (
+    METHODS,
+    PreparedData,
+    Reproduction,
+    TrainingSettings,
+    run_reproduction,
+)
 
 #: INSIDE's options, as in `configs/acdc_inside.yaml`: widths relative to the map size.
 INSIDE_OPTIONS = {"sigma_relative": True, "sigma_scale": 0.5}
@@ -61,42 +60,36 @@ CHALLENGE_FIELDS = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class ACDCSettings:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ACDCSettings(TrainingSettings):
     """Data and training settings shared by all four methods on ACDC.
 
     Args:
         patients: phantom patients generated when no source folder is given.
         size: prepared slice height and width in pixels (divisible by `2**depth`).
         spacing: prepared in-plane pixel size in mm.
-        epochs: maximum epochs (early stopping on the validation loss).
         depth: U-Net depth (poolings).
         base_filters: U-Net filters at the first level.
-        batch_size: slices per step.
-        learning_rate: Adam's learning rate.
-        loss: loss name (`inside_keras.losses`).
-        patience: early-stopping patience in epochs.
         val_fraction: share of patients for validation.
         test_fraction: share of patients for testing.
-        seed: phantom, split and training seed.
+        **training: `TrainingSettings` (epochs, batch_size (here 16), learning_rate,
+            loss (here CE + Dice), patience, seed: phantoms, split and training).
     """
 
     patients: int
     size: int
     spacing: float
-    epochs: int
     depth: int = 4
     base_filters: int = 32
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    loss: str = "ce_dice"
-    patience: int = 25
     val_fraction: float = 0.1
     test_fraction: float = 0.2
-    seed: int = 0
+    batch_size: int = 16
+    loss: str = "ce_dice"
 
     def __post_init__(self):
-        for name in ("patients", "size", "epochs", "depth", "base_filters", "batch_size"):
+        super().__post_init__()
+        self.data  # noqa: B018 -- building the data settings checks them
+        for name in ("depth", "base_filters"):
             if getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)}", name)
         if self.size % 2**self.depth:
@@ -105,6 +98,18 @@ class ACDCSettings:
                 f"got {self.size}",
                 "size",
             )
+
+    @property
+    def data(self):
+        """The `ACDCData` these settings generate (phantoms) and prepare."""
+        return ACDCData(
+            patients=self.patients,
+            size=self.size,
+            spacing=self.spacing,
+            val_fraction=self.val_fraction,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+        )
 
 
 #: Real-size settings, as `configs/acdc_inside.yaml`: 1.25 mm, 128x128 slices, U-Net of
@@ -122,93 +127,6 @@ ACDC_QUICK = ACDCSettings(
     base_filters=16,
     learning_rate=3e-3,
 )
-
-
-def _phantoms(data_dir, settings, verbose):
-    """The phantom root in `data_dir`, generated (atomically, by renaming) if missing."""
-    from inside_keras.data.acdc_phantom import generate_acdc
-
-    root = Path(data_dir) / f"phantoms_{settings.patients}_seed{settings.seed}"
-    if (root / "training").is_dir():
-        return root
-    if verbose:
-        print(f"generating {settings.patients} ACDC phantom patients in {root}", flush=True)
-    partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    generate_acdc(partial, patients=settings.patients, seed=settings.seed)
-    partial.rename(root)
-    return root
-
-
-def prepare_options(settings):
-    """The `PrepareOptions` of `settings`: condition phase + continuous position."""
-    from inside_keras.data.acdc_prepare import PrepareOptions
-
-    return PrepareOptions(
-        spacing=settings.spacing,
-        size=settings.size,
-        val_fraction=settings.val_fraction,
-        test_fraction=settings.test_fraction,
-        seed=settings.seed,
-    )
-
-
-def ensure_acdc(data_dir, settings, source=None, verbose=True):
-    """A `PreparedData` of ACDC (phase + position condition), preparing it if missing.
-
-    Args:
-        data_dir: folder for the phantoms and the prepared file.
-        settings: `ACDCSettings` (patients, size, spacing, split fractions, seed).
-        source: an ACDC root holding `training/patientNNN/`; None generates phantoms.
-        verbose: print what is generated and prepared.
-
-    Raises:
-        InputError: `source` is not in the published layout or holds a bad patient.
-    """
-    from inside_keras.data.acdc import patient_folders
-    from inside_keras.data.acdc_prepare import prepare_acdc
-    from inside_keras.data.prepared import save_prepared
-
-    if source is None:
-        source = _phantoms(data_dir, settings, verbose)
-    else:
-        patient_folders(source)  # fails early, naming the folder, if not the layout
-    source = Path(source).resolve()
-    options = prepare_options(settings)
-    key = hashlib.sha1(repr((str(source), options)).encode()).hexdigest()[:8]
-    prepared = Path(data_dir) / (
-        f"prepared_{source.name}_{settings.size}px_{settings.spacing:g}mm_{key}.npz"
-    )
-    if not prepared.is_file():
-        if verbose:
-            print(f"preparing {prepared} from {source} (condition: phase, position)", flush=True)
-        save_prepared(prepared, **prepare_acdc(source, "training", options).arrays)
-    return PreparedData(prepared, source)
-
-
-def method_config(method, data_path, settings, out_dir):
-    """The experiment config of one method; all methods differ only in conditioning."""
-    conditioning = METHODS[method]
-    return ExperimentConfig(
-        data=DataConfig(path=str(data_path)),
-        model=ModelConfig(
-            architecture="unet",
-            conditioning=conditioning,
-            placement=PLACEMENT,
-            depth=settings.depth,
-            base_filters=settings.base_filters,
-            conditioning_options=dict(INSIDE_OPTIONS) if conditioning == "inside" else {},
-        ),
-        training=TrainingConfig(
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            learning_rate=settings.learning_rate,
-            loss=settings.loss,
-            seed=settings.seed,
-            patience=settings.patience,
-        ),
-        output=OutputConfig(dir=str(Path(out_dir) / method)),
-    )
 
 
 def _number(value):
@@ -305,10 +223,20 @@ class ACDCReproduction(Reproduction):
     dataset = "acdc"
 
     def ensure_data(self, data_dir, verbose):
-        return ensure_acdc(data_dir, self.settings, self.source, verbose)
+        data = self.settings.data
+        source = acdc_source(data_dir, data, self.source, verbose)
+        return PreparedData(ensure_acdc(data_dir, data, source, verbose), source)
 
-    def method_config(self, method, data, out_dir):
-        return method_config(method, data.path, self.settings, out_dir)
+    def model_config(self, method):
+        conditioning = METHODS[method]
+        return ModelConfig(
+            architecture="unet",
+            conditioning=conditioning,
+            placement=PLACEMENT,
+            depth=self.settings.depth,
+            base_filters=self.settings.base_filters,
+            conditioning_options=dict(INSIDE_OPTIONS) if conditioning == "inside" else {},
+        )
 
     def score(self, labels, test, data):
         from inside_keras.data.acdc_evaluation import evaluate

@@ -22,6 +22,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from inside_keras.config import DataConfig, ExperimentConfig, OutputConfig, TrainingConfig
 from inside_keras.errors import InputError
 from inside_keras.reproduce.jobs import default_jobs, train_methods
 
@@ -31,6 +32,44 @@ METHODS = {"baseline": "none", "film": "film", "guide_me": "guide_me", "inside":
 ATTENTION_METHODS = ("inside", "guide_me")
 #: Splits every prepared dataset must hold samples of.
 REQUIRED_SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """Training settings shared by all four methods of a reproduction; each dataset's
+    settings extend these with its data and network sizes.
+
+    Args:
+        epochs: maximum epochs (early stopping on the validation loss).
+        batch_size: samples per step.
+        learning_rate: Adam's learning rate.
+        loss: loss name (`inside_keras.losses`).
+        patience: early-stopping patience in epochs (the paper: 25).
+        seed: data and training seed.
+    """
+
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    loss: str = "bce_dice"
+    patience: int = 25
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"must be at least 1, got {getattr(self, name)}", name)
+
+    def training_config(self):
+        """The `TrainingConfig` every method trains with."""
+        return TrainingConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            loss=self.loss,
+            patience=self.patience,
+            seed=self.seed,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +89,8 @@ class PreparedData:
 class Reproduction(abc.ABC):
     """One dataset's part of the comparison; `run_reproduction` does the rest.
 
-    Subclasses are frozen dataclasses holding their settings (a dataclass with at
-    least `loss`) and define the abstract methods below.
+    Subclasses are frozen dataclasses holding their `settings` (a `TrainingSettings`
+    subclass) and define the abstract methods below.
     """
 
     #: Dataset name in `results.json`.
@@ -62,8 +101,18 @@ class Reproduction(abc.ABC):
         """Return a `PreparedData`, generating and preparing data in `data_dir` if missing."""
 
     @abc.abstractmethod
+    def model_config(self, method):
+        """The `ModelConfig` of `method` (a key of `METHODS`); methods differ only in it."""
+
     def method_config(self, method, data, out_dir):
-        """The `ExperimentConfig` of `method` (a key of `METHODS`), run in `out_dir/method`."""
+        """The `ExperimentConfig` of `method` on `data` (a `PreparedData`), run in
+        `out_dir/method`, with the training settings every method shares."""
+        return ExperimentConfig(
+            data=DataConfig(path=str(data.path)),
+            model=self.model_config(method),
+            training=self.settings.training_config(),
+            output=OutputConfig(dir=str(Path(out_dir) / method)),
+        )
 
     @abc.abstractmethod
     def score(self, labels, test, data):

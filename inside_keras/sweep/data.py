@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from inside_keras.data.ready import ClevrSegData, acdc_source, ensure_acdc, ensure_clevr_seg
+
 
 def prepared_data(dataset, data_dir, verbose=True):
     """Path of the prepared `.npz` file a sweep's trials train on.
@@ -13,29 +15,8 @@ def prepared_data(dataset, data_dir, verbose=True):
     """
     if dataset.path is not None:
         return Path(dataset.path)
-    generate = dataset.generate
-    if generate.dataset == "clevr-seg":
-        from inside_keras.reproduce.clevr_seg import ensure_clevr_seg
-
-        return ensure_clevr_seg(Path(data_dir) / "clevr-seg", generate, verbose=verbose)
-    return _ensure_acdc(Path(data_dir) / "acdc", generate, verbose)
-
-
-def _ensure_acdc(data_dir, generate, verbose):
-    from inside_keras.data.acdc_phantom import generate_acdc
-    from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
-    from inside_keras.data.prepared import save_prepared
-
-    prepared = data_dir / f"prepared_{generate.size}px_{generate.patients}.npz"
-    if prepared.is_file():
-        return prepared
-    source = data_dir / f"phantoms_{generate.patients}"
-    if not (source / "training").is_dir():
-        if verbose:
-            print(f"generating {generate.patients} ACDC phantom patients in {source}")
-        generate_acdc(source, patients=generate.patients, seed=generate.seed)
-    if verbose:
-        print(f"preparing {prepared} (condition: phase, slice position)")
-    result = prepare_acdc(source, options=PrepareOptions(size=generate.size, seed=generate.seed))
-    save_prepared(prepared, **result.arrays)
-    return prepared
+    data = dataset.generate.data_settings()
+    folder = Path(data_dir) / dataset.generate.dataset
+    if isinstance(data, ClevrSegData):
+        return ensure_clevr_seg(folder, data, verbose=verbose)
+    return ensure_acdc(folder, data, acdc_source(folder, data, verbose=verbose), verbose)

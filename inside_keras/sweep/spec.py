@@ -38,6 +38,7 @@ from pathlib import Path
 import yaml
 
 from inside_keras.config import ExperimentConfig, build_dataclass
+from inside_keras.data.ready import ACDCData, ClevrSegData
 from inside_keras.errors import InputError
 
 #: Distributions a parameter may be drawn from.
@@ -62,6 +63,9 @@ class GeneratedData:
         images: CLEVR-Seg images to generate.
         patients: ACDC phantom patients to generate.
         size: image side in pixels after preparation.
+        spacing: ACDC only: prepared in-plane pixel size in mm. `size * spacing` is
+            the field of view; the phantoms' hearts span up to about 110 mm,
+            off-centre by up to 20 mm: 160 mm holds them.
         seed: generation and split seed.
     """
 
@@ -69,7 +73,16 @@ class GeneratedData:
     images: int = 2000
     patients: int = 20
     size: int = 64
+    spacing: float = 1.25
     seed: int = 0
+
+    def data_settings(self):
+        """The `data.ready` settings to generate and prepare: `ClevrSegData` or `ACDCData`."""
+        if self.dataset == "clevr-seg":
+            return ClevrSegData(images=self.images, size=self.size, seed=self.seed)
+        return ACDCData(
+            patients=self.patients, size=self.size, spacing=self.spacing, seed=self.seed
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -341,9 +354,12 @@ def _resolve_dataset(data, spec_path):
             "give exactly one of path: FILE.npz or generate: {...}", f"{spec_path}: dataset"
         )
     if dataset.generate is not None:
-        _check_choice(
-            dataset.generate.dataset, GENERATED_DATASETS, f"{spec_path}: dataset.generate.dataset"
-        )
+        where = f"{spec_path}: dataset.generate"
+        _check_choice(dataset.generate.dataset, GENERATED_DATASETS, f"{where}.dataset")
+        try:
+            dataset.generate.data_settings()
+        except InputError as error:
+            raise InputError(error.message, f"{where}.{error.source}") from None
         return dataset
     path = Path(dataset.path)
     if not path.is_absolute():

@@ -123,6 +123,11 @@ def test_values_are_checked_by_the_config_and_the_layers():
         ({"experiment": {"output": {"dir": "x"}}}, "is set by the sweep"),
         ({"dataset": {}}, "give exactly one of path"),
         ({"dataset": {"generate": {"dataset": "mnist"}}}, "allowed: clevr-seg, acdc"),
+        (
+            {"dataset": {"generate": {"dataset": "acdc", "spacing": 0}}},
+            "dataset.generate.spacing: must be positive, got 0",
+        ),
+        ({"dataset": {"generate": {"images": -5}}}, "dataset.generate.images: must be positive"),
         ({"budget": 3}, "unknown key(s) ['budget']"),
     ],
 )
