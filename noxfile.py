@@ -1,8 +1,8 @@
 """Test matrix: the same test suite on each Keras backend, each in its own venv.
 
-nox                         # everything: tests and sweeps on each backend; interop; lint
+nox                         # everything: tests (Ray sweeps included) per backend; interop; lint
 nox -s "tests(backend='jax')"
-nox -s "sweeps(backend='jax')"
+nox -s "tests(backend='jax')" -- tests/ray -k local_sweep   # pytest arguments after --
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
 
@@ -18,25 +18,6 @@ BACKEND_PACKAGES = {
     "jax": ["jax[cpu]"],
 }
 
-
-def _pytest(session, backend, extras, default_args):
-    """Install `backend` and the package with `extras`, run pytest with KERAS_BACKEND set."""
-    session.install(*BACKEND_PACKAGES[backend])
-    session.install("-e", f".[{extras}]")
-    session.run(
-        "pytest",
-        *(session.posargs or default_args),
-        env={"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"},
-    )
-
-
-@nox.session
-@nox.parametrize("backend", list(BACKEND_PACKAGES))
-def tests(session, backend):
-    """Run pytest with KERAS_BACKEND set, in a venv holding only that backend (no Ray)."""
-    _pytest(session, backend, "dev", ["tests", "--ignore=tests/ray"])
-
-
 #: Ray tests each backend runs: all of them on PyTorch (two-node cluster, kill and
 #: resume, crash recovery, cluster config, Optuna), whose eager trials start training
 #: at once; on JAX and TensorFlow, which compile each trial's train step with XLA, the
@@ -51,9 +32,19 @@ SWEEP_TESTS = {
 
 @nox.session
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
-def sweeps(session, backend):
-    """Ray Tune sweeps (tests/ray) on a local Ray and a two-node Ray on 127.0.0.1."""
-    _pytest(session, backend, "dev,tune", ["tests/ray", *SWEEP_TESTS[backend]])
+def tests(session, backend):
+    """pytest with KERAS_BACKEND set, in a venv holding only that backend and the `tune`
+    extra: the suite, then the Ray Tune sweeps (tests/ray) on a local Ray and a two-node
+    Ray on 127.0.0.1. That the package works without Ray is a test of its own
+    (tests/sweep/test_spec.py)."""
+    session.install(*BACKEND_PACKAGES[backend])
+    session.install("-e", ".[dev,tune]")
+    env = {"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"}
+    if session.posargs:
+        session.run("pytest", *session.posargs, env=env)
+        return
+    session.run("pytest", "tests", "--ignore=tests/ray", env=env)
+    session.run("pytest", "tests/ray", *SWEEP_TESTS[backend], env=env)
 
 
 @nox.session

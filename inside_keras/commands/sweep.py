@@ -82,9 +82,7 @@ def run(args):
     try:
         import ray  # noqa: F401 - checked before any work starts
     except ImportError:
-        raise InputError(
-            "Ray Tune is not installed; pip install 'inside-keras[tune]'", "sweep"
-        ) from None
+        raise InputError("Ray Tune is not installed; pip install 'inside-keras[tune]'") from None
     from inside_keras.sweep.report import best_table
     from inside_keras.sweep.runner import SweepOptions, run_sweep
 

@@ -1,7 +1,8 @@
 """Sweeps on Ray: local, on a two-node cluster, a crashed trial, a killed and resumed sweep.
 
 These tests start Ray (locally or a `ray.cluster_utils.Cluster` on 127.0.0.1) and train
-tiny U-Nets; nox runs them in the `sweeps` session (`nox -s sweeps`).
+tiny U-Nets; nox runs them at the end of each `tests(backend=...)` session (all of them on
+PyTorch, the local sweep and crash recovery on JAX and TensorFlow; see noxfile.py).
 """
 
 import contextlib

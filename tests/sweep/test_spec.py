@@ -1,6 +1,8 @@
 """Sweep specs: the shipped ones load; every kind of bad spec is one clear error."""
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,28 @@ def test_cli_bad_spec_exit_code_2_one_line(tmp_path, capsys, changes, expected):
 def test_cli_missing_spec(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "none.yaml")]) == 2
     assert "no such sweep spec file" in capsys.readouterr().err
+
+
+def test_cli_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    spec_path = write_spec(tmp_path, tmp_path / "d.npz")
+    assert main(["sweep", str(spec_path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        "inside-keras sweep: error: Ray Tune is not installed; pip install 'inside-keras[tune]'\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_module_of_the_package_imports_ray():
+    """Ray is optional (the `tune` extra): importing any module must not need it."""
+    code = (
+        "import importlib, pkgutil, sys, inside_keras\n"
+        "for module in pkgutil.walk_packages(inside_keras.__path__, 'inside_keras.'):\n"
+        "    if module.name != 'inside_keras.__main__':\n"
+        "        importlib.import_module(module.name)\n"
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert result.stdout.strip() == "[]"
