@@ -1,16 +1,25 @@
-"""Typed experiment configuration: dataclasses built from YAML, validated on load.
+"""The experiment config: the one description of a training run, typed and validated.
 
 An experiment config has four sections, `data`, `model`, `training` and `output`.
-It is read with `yaml.safe_load`; unknown keys are rejected with the list of known
-ones, and every value is checked against its field's type. Overrides from the
-command line (`--set training.epochs=3`) are parsed as YAML scalars and applied
-before validation, so they obey the same rules.
+`train` runs one; `reproduce` runs one per method (`inside_keras.reproduce.spec`);
+a sweep's trials each run one (`inside_keras.sweep.spec`). It is read with
+`yaml.safe_load` (`read_yaml_mapping`); unknown keys are rejected with the list of
+known ones, every value is checked against its field's type and range.
+
+Dotted names address any value, in `--set` overrides (`train`, `reproduce`,
+`sweep`), in a reproduction's per-method changes and in a sweep's search space:
+`training.epochs`, `data.generate.images`, `model.conditioning_options.sigma_scale`
+(one option of the conditioning layer) and `model.placement.dec0` (the conditioning
+type of one U-Net level; a placement that is not yet a mapping becomes one, so the
+levels named make up the placement). Override values are parsed as YAML scalars.
 
     config = load_config("configs/clevr_inside.yaml", overrides=["training.epochs=3"])
     config.model.conditioning  # "inside"
 """
 
+import copy
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -20,18 +29,80 @@ import yaml
 
 from inside_keras.errors import InputError
 
+#: Datasets the `data.generate` section can generate and prepare.
+GENERATED_DATASETS = ("clevr-seg", "acdc")
+#: Largest config or spec file read, in bytes.
+MAX_YAML_BYTES = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateConfig:
+    """Synthetic data generated and prepared before training (cached by its settings).
+
+    Args:
+        dataset: `"clevr-seg"` (coordinates condition, the paper's CLEVR-Seg task) or
+            `"acdc"` (phantom patients, or a real ACDC folder given as `source`;
+            condition phase and slice position).
+        images: CLEVR-Seg images to generate.
+        patients: ACDC phantom patients to generate.
+        size: prepared image side in pixels.
+        spacing: ACDC only: prepared in-plane pixel size in mm. `size * spacing` is
+            the field of view; the phantoms' hearts span up to about 110 mm,
+            off-centre by up to 20 mm: 160 mm holds them.
+        val_fraction: ACDC only: share of patients for validation.
+        test_fraction: ACDC only: share of patients for testing.
+        source: ACDC only: a real ACDC root (`training/patientNNN/`) to prepare instead
+            of generated phantoms.
+        seed: generation and split seed.
+    """
+
+    dataset: str = "clevr-seg"
+    images: int = 2000
+    patients: int = 20
+    size: int = 64
+    spacing: float = 2.5
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    source: str | None = None
+    seed: int = 0
+
+    def validate(self, where):
+        _check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
+        for name in ("images", "patients", "size"):
+            _check_at_least(getattr(self, name), 1, f"{where}.{name}")
+        _check_positive(self.spacing, f"{where}.spacing")
+        for name in ("val_fraction", "test_fraction"):
+            _check_fraction(getattr(self, name), f"{where}.{name}")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise InputError(
+                f"val_fraction + test_fraction must be below 1, got "
+                f"{self.val_fraction} + {self.test_fraction}",
+                where,
+            )
+        if self.source is not None and self.dataset != "acdc":
+            raise InputError(
+                f"only the acdc dataset reads a source folder, not {self.dataset!r}",
+                f"{where}.source",
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """Where the prepared data is and how it is batched.
+    """The data a run trains on: a prepared file, or data to generate (one of them).
 
     Args:
         path: prepared `.npz` file (see `inside_keras.data.prepared`).
+        generate: synthetic data to generate and prepare instead.
         augment: random flips that keep the condition true (training split only).
     """
 
-    path: str = "data/clevr-seg/prepared_coordinates.npz"
+    path: str | None = None
+    generate: GenerateConfig | None = None
     augment: bool = False
+
+    def validate(self, where):
+        if self.path is not None and self.generate is not None:
+            raise InputError("give path or generate, not both", where)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +130,12 @@ class ModelConfig:
     dropout: float = 0.0
     conditioning_options: dict = dataclasses.field(default_factory=dict)
 
+    def validate(self, where):
+        _check_at_least(self.depth, 1, f"{where}.depth")
+        _check_at_least(self.base_filters, 1, f"{where}.base_filters")
+        if not 0 <= self.dropout < 1:
+            raise InputError(f"must be in [0, 1), got {self.dropout!r}", f"{where}.dropout")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
@@ -82,13 +159,23 @@ class TrainingConfig:
     patience: int = 25
     min_delta: float = 1e-4
 
+    def validate(self, where):
+        _check_at_least(self.epochs, 1, f"{where}.epochs")
+        _check_at_least(self.batch_size, 1, f"{where}.batch_size")
+        _check_at_least(self.patience, 1, f"{where}.patience")
+        _check_positive(self.learning_rate, f"{where}.learning_rate")
+        if not math.isfinite(self.min_delta) or self.min_delta < 0:
+            raise InputError(
+                f"must be finite and >= 0, got {self.min_delta!r}", f"{where}.min_delta"
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
     """Where results go.
 
     Args:
-        dir: output folder (model, logs, figures, the resolved config).
+        dir: output folder (model, logs, checkpoint, figures, the resolved config).
     """
 
     dir: str = "runs/experiment"
@@ -102,6 +189,26 @@ class ExperimentConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+
+
+def _check_choice(value, allowed, where):
+    if value not in allowed:
+        raise InputError(f"got {value!r}; allowed: {', '.join(map(str, allowed))}", where)
+
+
+def _check_at_least(value, low, where):
+    if value < low:
+        raise InputError(f"must be at least {low}, got {value!r}", where)
+
+
+def _check_positive(value, where):
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"must be a positive finite number, got {value!r}", where)
+
+
+def _check_fraction(value, where):
+    if not 0 <= value < 1:
+        raise InputError(f"must be in [0, 1), got {value!r}", where)
 
 
 def _type_name(annotation):
@@ -125,102 +232,181 @@ def _check_value(value, annotation, where):
                     pass
         raise InputError(f"expected {_type_name(annotation)}, got {value!r}", where)
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if annotation is float and isinstance(value, str):
+        value = _float_text(value, where)
     if annotation is int and isinstance(value, bool):
         raise InputError(f"expected int, got {value!r}", where)
-    if isinstance(value, annotation):
-        return value
-    raise InputError(f"expected {_type_name(annotation)}, got {value!r}", where)
+    if not isinstance(value, annotation):
+        raise InputError(f"expected {_type_name(annotation)}, got {_short(value)}", where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"expected a finite number, got {value!r}", where)
+    return value
 
 
-def _nested_dataclass(annotation, value):
-    """The dataclass of an `X` or `X | None` field given a mapping, else `annotation`."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and value is not None:
+def _float_text(text, where):
+    """A float written as YAML 1.1 reads as a string (`1e-3`; YAML wants `1.0e-3`)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"expected float, got {_short(text)}", where) from None
+
+
+def _child(where, name):
+    """Location of field `name` inside `where` (`file: section.key`)."""
+    return f"{where} {name}" if where.endswith(":") else f"{where}.{name}"
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _section_type(annotation):
+    """The dataclass of an `X` or `X | None` field, else None."""
+    if dataclasses.is_dataclass(annotation):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         nested = [arg for arg in typing.get_args(annotation) if dataclasses.is_dataclass(arg)]
         if len(nested) == 1:
             return nested[0]
-    return annotation
+    return None
 
 
 def build_dataclass(cls, data, where):
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types.
+    """Build and validate dataclass `cls` from a mapping, rejecting unknown keys.
 
     Args:
-        cls: a dataclass type; nested dataclass fields are built recursively.
+        cls: a dataclass type; nested dataclass fields are built recursively, and a
+            `validate(where)` method, where the class has one, checks ranges.
         data: mapping of field name to value (missing fields take defaults).
         where: location for error messages (file and section).
     """
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping, got {data!r}", where)
+        raise InputError(f"expected a mapping, got {_short(data)}", where)
     fields = {field.name: field for field in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
         raise InputError(f"unknown key(s) {unknown}; known keys: {sorted(fields)}", where)
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
-        annotation = _nested_dataclass(hints[name], value)
-        if dataclasses.is_dataclass(annotation):
-            values[name] = build_dataclass(annotation, value, f"{where}.{name}")
+        section = _section_type(hints[name])
+        if section is not None and value is not None:
+            values[name] = build_dataclass(section, value, _child(where, name))
         else:
-            values[name] = _check_value(value, annotation, f"{where}.{name}")
-    return cls(**values)
+            values[name] = _check_value(value, hints[name], _child(where, name))
+    built = cls(**values)
+    if hasattr(built, "validate"):
+        built.validate(where)
+    return built
 
 
-def apply_override(data, override, where="--set"):
-    """Apply one `section.key=value` override to a nested mapping, in place.
+def set_dotted(data, dotted, value, schema=ExperimentConfig, where="--set"):
+    """Set `dotted` (e.g. `"training.epochs"`) to `value` in a config mapping, in place.
 
-    The key must exist in the config schema; the value is parsed as YAML.
+    The name must exist in `schema`; below a mapping-valued field
+    (`model.conditioning_options`, `model.placement`) one more key names an entry.
+
+    Raises:
+        InputError: the name is not in the schema, or names a section.
     """
-    if "=" not in override:
-        raise InputError(f"expected section.key=value, got {override!r}", where)
-    dotted, raw = override.split("=", 1)
     keys = dotted.strip().split(".")
-    cls = ExperimentConfig
-    node = data
+    cls, node = schema, data
     for depth, key in enumerate(keys):
         known = [field.name for field in dataclasses.fields(cls)]
         if key not in known:
-            prefix = ".".join(keys[:depth]) or "top level"
+            prefix = ".".join(keys[:depth]) or "the top level"
             raise InputError(f"no key {key!r} in {prefix}; known keys: {sorted(known)}", where)
         annotation = typing.get_type_hints(cls)[key]
-        if depth == len(keys) - 1:
-            if dataclasses.is_dataclass(annotation):
+        section = _section_type(annotation)
+        last = depth == len(keys) - 1
+        if last:
+            if section is not None and not isinstance(value, dict | None):
                 raise InputError(f"{dotted!r} is a section, not a key", where)
-            node[key] = yaml.safe_load(raw)
-        else:
-            if not dataclasses.is_dataclass(annotation):
-                raise InputError(f"{'.'.join(keys[: depth + 1])!r} is not a section", where)
-            if node.get(key) is None:
-                node[key] = {}
-            if not isinstance(node[key], dict):
-                raise InputError(f"section {key!r} is not a mapping in the config", where)
-            node, cls = node[key], annotation
+            node[key] = value
+            return data
+        if section is None:
+            return _set_entry(node, keys, depth, value, where)
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node, cls = node[key], section
     return data
+
+
+def _set_entry(node, keys, depth, value, where):
+    """Set `keys[depth + 1]` inside the mapping-valued field `keys[depth]`."""
+    dotted = ".".join(keys)
+    if keys[: depth + 1] not in (["model", "conditioning_options"], ["model", "placement"]):
+        raise InputError(f"{'.'.join(keys[: depth + 1])!r} is not a section", where)
+    if len(keys) != depth + 2:
+        raise InputError(f"expected {'.'.join(keys[: depth + 1])}.<name>, got {dotted!r}", where)
+    if not isinstance(node.get(keys[depth]), dict):
+        node[keys[depth]] = {}
+    node[keys[depth]][keys[-1]] = value
+    return node
+
+
+def parse_override(override, where="--set"):
+    """`(dotted, value)` of a `section.key=value` override, the value parsed as YAML."""
+    if not isinstance(override, str) or "=" not in override:
+        raise InputError(f"expected section.key=value, got {_short(override)}", where)
+    dotted, raw = override.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise InputError(f"value of {dotted.strip()!r} is not valid YAML: {raw!r}", where) from None
+    return dotted.strip(), value
+
+
+def apply_overrides(data, overrides, schema=ExperimentConfig, where="--set"):
+    """A copy of the config mapping `data` with `section.key=value` overrides applied."""
+    data = copy.deepcopy(data)
+    for override in overrides:
+        dotted, value = parse_override(override, where)
+        set_dotted(data, dotted, value, schema, f"{where} {dotted}")
+    return data
+
+
+def read_yaml_mapping(path, what="config file"):
+    """The mapping in the YAML file `path` (`yaml.safe_load`).
+
+    Raises:
+        InputError: no such file, too large, not text, not YAML, or not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such {what}", path)
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(f"larger than {MAX_YAML_BYTES} bytes; not a {what}", path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"not a text file; expected a YAML {what}", path) from None
+    except yaml.YAMLError as error:
+        raise InputError(f"not valid YAML ({error})".replace("\n", " "), path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"expected a YAML mapping, got {_short(data)}", path)
+    return data
+
+
+def build_config(data, where="config"):
+    """An `ExperimentConfig` from plain data (a mapping as read from YAML)."""
+    return build_dataclass(ExperimentConfig, data, where)
 
 
 def load_config(path=None, overrides=()):
     """Read an experiment config from YAML (or defaults if `path` is None), apply overrides.
 
     Raises:
-        InputError: missing or unparsable file, unknown keys, wrong types.
+        InputError: missing or unparsable file, unknown keys, wrong types or ranges.
     """
-    data = {}
-    where = "config"
-    if path is not None:
-        path = Path(path)
-        where = str(path)
-        if not path.is_file():
-            raise InputError("no such config file", path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise InputError(f"not valid YAML ({error})".replace("\n", " "), path) from None
-    for override in overrides:
-        apply_override(data, override)
-    return build_dataclass(ExperimentConfig, data, where)
+    data = {} if path is None else read_yaml_mapping(path)
+    return build_config(apply_overrides(data, overrides), "config" if path is None else f"{path}:")
 
 
 def config_to_dict(config):
@@ -228,6 +414,13 @@ def config_to_dict(config):
     return dataclasses.asdict(config)
 
 
+def config_yaml(config):
+    """The config as YAML text that `load_config` reads back to an equal config."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
+
+
 def save_config(config, path):
-    """Write the config as YAML that `load_config` reads back to an equal config."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    """Write the config atomically as YAML that `load_config` reads back to an equal config."""
+    from inside_keras.atomic import write_text
+
+    write_text(path, config_yaml(config))

@@ -1,98 +1,83 @@
-"""Training an experiment: data, model, callbacks, resumable `model.fit`.
+"""The one training loop: `fit_experiment`, used by `train`, `reproduce` and sweep trials.
 
-`train(config)` reads the prepared data named by the config, builds the network,
-and fits it with Adam, early stopping on the validation loss (the paper's min
-delta 1e-4 and patience 25), a best-model checkpoint (`model.keras`), a CSV log
-(`log.csv`), `TerminateOnNaN` and `BackupAndRestore`. The config and the package
-version are written beside the model. `train(config, resume=True)` continues an
-interrupted run from its last finished epoch, refusing a changed config.
+`fit_experiment(config, arrays, checkpoint_dir)` builds the network an
+`ExperimentConfig` describes (or restores it from the checkpoint in `checkpoint_dir`),
+and fits it with Adam, early stopping on the validation loss (the paper's min delta
+1e-4 and patience 25) and a stop on a NaN or infinite loss, writing the package's
+checkpoint (`inside_keras.checkpoint`) after every epoch. Callers add their own
+callbacks: `train` a CSV log, a sweep trial its report to Ray Tune.
 
-Output folder:
+`train(config)` is the `train` command's run: it reads the prepared data, fits, and
+keeps everything in `config.output.dir`:
+
     config.yaml     the resolved experiment config
     version.json    package, Keras and backend versions
-    model.keras     the model with the best validation loss
+    model.keras     the model with the best validation loss (written when the run ends)
     log.csv         one row per finished epoch
-    backup/         BackupAndRestore state while a run is unfinished
+    checkpoint/     the run's checkpoint (`train --resume` continues from it)
 """
 
-import csv
 import dataclasses
-import enum
-import json
+import math
+import shutil
 from pathlib import Path
 
 import keras
 import numpy as np
-import yaml
 
 from inside_keras import __version__
+from inside_keras.atomic import atomic_path, write_json
+from inside_keras.checkpoint import TrainingState, model_file, read_checkpoint, write_checkpoint
 from inside_keras.config import config_to_dict, save_config
-from inside_keras.data.batching import ConditionedBatches
-from inside_keras.data.prepared import load_prepared, select_split
 from inside_keras.errors import InputError
-from inside_keras.losses import get_loss
-from inside_keras.metrics import dice_metrics
-from inside_keras.models import encoder_decoder, unet
 
 ARCHITECTURES = ("encoder_decoder", "unet")
-MODEL_FILE, LOG_FILE, CONFIG_FILE, VERSION_FILE, BACKUP_DIR = (
+MODEL_FILE, LOG_FILE, CONFIG_FILE, VERSION_FILE, CHECKPOINT_DIR = (
     "model.keras",
     "log.csv",
     "config.yaml",
     "version.json",
-    "backup",
+    "checkpoint",
 )
-
-
-class RunState(enum.Enum):
-    """Where a run's output folder stands."""
-
-    NEW = "new"
-    UNFINISHED = "unfinished"
-    FINISHED = "finished"
-
-
-def run_state(out_dir):
-    """`NEW` (no run), `UNFINISHED` (a backup, or no model yet) or `FINISHED`."""
-    out_dir = Path(out_dir)
-    if not (out_dir / CONFIG_FILE).is_file():
-        return RunState.NEW
-    if (out_dir / BACKUP_DIR).exists() or not (out_dir / MODEL_FILE).is_file():
-        return RunState.UNFINISHED
-    return RunState.FINISHED
+#: The metric early stopping and the best model follow.
+MONITOR = "val_loss"
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; training stopped."""
+    """The loss became NaN or infinite; training stopped. Retrying will not help."""
 
 
 @dataclasses.dataclass
-class TrainResult:
-    """What a finished (or resumed) training run produced.
+class FitResult:
+    """What `fit_experiment` did.
 
     Args:
-        out_dir: the run's folder.
-        epochs_run: epochs run by this call (after any resumed ones).
+        state: the `TrainingState` after the last finished epoch.
         initial_epoch: epochs already finished before this call.
         history: metrics per epoch of this call (Keras `History.history`).
-        best_val_loss: lowest validation loss over the whole run.
     """
 
-    out_dir: Path
-    epochs_run: int
+    state: TrainingState
     initial_epoch: int
     history: dict
-    best_val_loss: float
+
+    @property
+    def epochs_run(self):
+        """Epochs run by this call."""
+        return len(self.history.get("loss", []))
 
 
 def num_classes_of(arrays):
-    """1 for binary float masks, else the number of class ids (at least 2)."""
+    """Output channels a network needs for prepared arrays: 1 for binary float masks,
+    else the number of class ids (at least 2)."""
     y = arrays["y"]
     return 1 if y.dtype == np.float32 else max(2, int(y.max()) + 1)
 
 
 def build_model(model_config, input_shape, condition_dim, num_classes):
     """The network described by a `ModelConfig`, for the given data shapes."""
+    from inside_keras.models import encoder_decoder, unet
+
     if model_config.architecture == "encoder_decoder":
         if num_classes != 1:
             raise InputError(
@@ -127,6 +112,9 @@ def build_model(model_config, input_shape, condition_dim, num_classes):
 
 def compile_model(model, training_config, num_classes):
     """Adam with the configured learning rate, the configured loss, Dice metrics."""
+    from inside_keras.losses import get_loss
+    from inside_keras.metrics import dice_metrics
+
     try:
         loss = get_loss(training_config.loss)
     except ValueError as error:
@@ -139,83 +127,10 @@ def compile_model(model, training_config, num_classes):
     return model
 
 
-def finished_epochs(log_path):
-    """Rows of a CSV log as dicts, in epoch order (empty if there is none)."""
-    if not Path(log_path).is_file():
-        return []
-    with open(log_path, newline="") as stream:
-        return list(csv.DictReader(stream))
-
-
-def _truncate_log(log_path, epochs):
-    """Keep the first `epochs` epochs of a CSV log (drop rows a crash left after the backup)."""
-    rows = [row for row in finished_epochs(log_path) if int(row["epoch"]) < epochs]
-    if not rows:
-        Path(log_path).unlink(missing_ok=True)
-        return []
-    with open(log_path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
-
-
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping that starts from the state implied by already finished epochs."""
-
-    def __init__(self, previous_losses=(), **kwargs):
-        super().__init__(**kwargs)
-        self.previous_losses = list(previous_losses)
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.monitor_op is None:
-            self._set_monitor_op()
-        for loss in self.previous_losses:  # replays EarlyStopping.on_epoch_end
-            self.wait += 1
-            if bool(self._is_improvement(loss, self.best)):
-                self.best, self.wait = loss, 0
-
-
-class ClearTerminateOnNaN(keras.callbacks.Callback):
-    """Stop on a NaN/inf loss and remember the batch, so the caller can explain it."""
-
-    def __init__(self):
-        super().__init__()
-        self.diverged_at = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            self.diverged_at = (self.epoch, batch, float(loss))
-            self.model.stop_training = True
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-
-def _check_resume(out_dir, config):
-    saved_path = out_dir / CONFIG_FILE
-    if not saved_path.is_file():
-        raise InputError("nothing to resume: no config.yaml from an earlier run", out_dir)
-    saved = yaml.safe_load(saved_path.read_text())
-    current = config_to_dict(config)
-    changed = sorted(
-        f"{section}.{key}"
-        for section in current
-        for key in current[section]
-        if saved.get(section, {}).get(key) != current[section][key]
-    )
-    if changed:
-        raise InputError(
-            f"refusing to resume with a different config (changed: {', '.join(changed)}); "
-            "rerun without --resume in a new --out folder",
-            saved_path,
-        )
-
-
 def split_for_training(arrays, source):
     """The train and val splits of prepared arrays; InputError if either is empty."""
+    from inside_keras.data.prepared import select_split
+
     train_arrays, val_arrays = select_split(arrays, "train"), select_split(arrays, "val")
     if len(train_arrays["x"]) == 0 or len(val_arrays["x"]) == 0:
         raise InputError("needs samples in both the train and val splits", source)
@@ -224,6 +139,8 @@ def split_for_training(arrays, source):
 
 def make_batches(config, train_arrays, val_arrays):
     """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order."""
+    from inside_keras.data.batching import ConditionedBatches
+
     flips = ("horizontal", "vertical") if config.data.augment else ()
     try:
         train_batches = ConditionedBatches(
@@ -238,101 +155,223 @@ def make_batches(config, train_arrays, val_arrays):
     return train_batches, ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
 
 
-def train(config, resume=False, verbose=1):
-    """Train the experiment `config` (an `ExperimentConfig`); see the module docstring.
+class RunKeeper(keras.callbacks.Callback):
+    """Early stopping, a stop on a non-finite loss and the per-epoch checkpoint.
+
+    Keeps the run's `TrainingState` (Keras's `EarlyStopping` rule: an epoch improves
+    when `value < best - min_delta`; training stops once `patience` epochs in a row
+    did not) and writes it with the model after every epoch whose loss stayed finite.
+
+    Args:
+        folder: the checkpoint folder.
+        state: the `TrainingState` to continue from.
+        training: the `TrainingConfig` (epochs, patience, min_delta).
+    """
+
+    def __init__(self, folder, state, training):
+        super().__init__()
+        self.folder, self.state, self.training = Path(folder), state, training
+        self.diverged_at = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_at = (self.epoch, batch, float(loss))
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged_at is not None:
+            return
+        logs = logs or {}
+        if MONITOR not in logs:
+            raise InputError(f"no {MONITOR} in the epoch's logs (is there a val split?)")
+        value = float(logs[MONITOR])
+        improved = value < self.state.best - self.training.min_delta
+        wait = 0 if improved else self.state.wait + 1
+        latest = model_file(epoch + 1)
+        self.state = TrainingState(
+            epoch=epoch + 1,
+            best=value if improved else self.state.best,
+            best_epoch=epoch + 1 if improved else self.state.best_epoch,
+            wait=wait,
+            finished=wait >= self.training.patience or epoch + 1 >= self.training.epochs,
+            latest=latest,
+            best_model=latest if improved else self.state.best_model,
+        )
+        write_checkpoint(self.folder, self.model, self.state)
+        if wait >= self.training.patience:
+            self.model.stop_training = True
+
+
+def fit_experiment(config, arrays, checkpoint_dir, *, log_path=None, callbacks=(), verbose=0):
+    """Train the experiment `config` on prepared `arrays`, continuing from a checkpoint.
+
+    Args:
+        config: the `ExperimentConfig`.
+        arrays: prepared arrays (`inside_keras.data.prepared`) with train and val samples.
+        checkpoint_dir: the run's checkpoint folder; if it holds a checkpoint, training
+            continues from it (model, optimizer state, early-stopping state, data order).
+        log_path: CSV log to append one row per finished epoch to (written before the
+            checkpoint, so a crash leaves at most rows the resumed run truncates).
+        callbacks: more Keras callbacks, run after the epoch's checkpoint is written.
+        verbose: Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
+
+    Returns:
+        A `FitResult`.
+
+    Raises:
+        InputError: bad data or config, a damaged checkpoint.
+        TrainingDiverged: the loss became NaN or infinite.
+    """
+    train_arrays, val_arrays = split_for_training(arrays, "prepared data")
+    keras.utils.set_random_seed(config.training.seed)
+    model, state = read_checkpoint(checkpoint_dir)
+    if model is None:
+        num_classes = num_classes_of(arrays)
+        model = build_model(config.model, arrays["x"].shape[1:], arrays["z"].shape[1], num_classes)
+        compile_model(model, config.training, num_classes)
+        state = TrainingState()
+    if state.finished:
+        return FitResult(state=state, initial_epoch=state.epoch, history={})
+    train_batches, val_batches = make_batches(config, train_arrays, val_arrays)
+    train_batches.set_epoch(state.epoch)
+    keeper = RunKeeper(checkpoint_dir, state, config.training)
+    logger = [keras.callbacks.CSVLogger(log_path, append=True)] if log_path else []
+    history = model.fit(
+        train_batches,
+        validation_data=val_batches,
+        epochs=config.training.epochs,
+        initial_epoch=state.epoch,
+        callbacks=[*logger, keeper, *callbacks],
+        verbose=verbose,
+    )
+    if keeper.diverged_at is not None:
+        epoch, batch, loss = keeper.diverged_at
+        raise TrainingDiverged(
+            f"loss became {loss} at epoch {epoch + 1}, batch {batch}: training stopped. "
+            f"Try a lower training.learning_rate (now {config.training.learning_rate})."
+        )
+    return FitResult(state=keeper.state, initial_epoch=state.epoch, history=history.history)
+
+
+def run_is_finished(out_dir):
+    """Whether `out_dir` holds a finished `train` run (its final model written)."""
+    from inside_keras.checkpoint import read_state
+
+    out_dir = Path(out_dir)
+    if not (out_dir / MODEL_FILE).is_file():
+        return False
+    state = read_state(out_dir / CHECKPOINT_DIR)
+    return state is not None and state.finished
+
+
+def _check_resume(out_dir, config):
+    from inside_keras.config import read_yaml_mapping
+
+    saved_path = out_dir / CONFIG_FILE
+    if not saved_path.is_file():
+        raise InputError("nothing to resume: no config.yaml from an earlier run", out_dir)
+    saved = read_yaml_mapping(saved_path)
+    current = config_to_dict(config)
+    changed = sorted(
+        f"{section}.{key}"
+        for section in current
+        for key in current[section]
+        if (saved.get(section) or {}).get(key) != current[section][key]
+    )
+    if changed:
+        raise InputError(
+            f"refusing to resume with a different config (changed: {', '.join(changed)}); "
+            "rerun without --resume in a new --out folder",
+            saved_path,
+        )
+
+
+def _truncate_log(log_path, epochs):
+    """Keep the rows of the first `epochs` epochs of a CSV log (rows a crash left after
+    the last checkpoint are dropped), atomically."""
+    import csv
+
+    if not log_path.is_file():
+        return
+    with open(log_path, newline="") as stream:
+        rows = [row for row in csv.DictReader(stream) if int(row["epoch"]) < epochs]
+    if not rows:
+        log_path.unlink()
+        return
+    with atomic_path(log_path) as temporary, open(temporary, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A `train` run.
+
+    Args:
+        out_dir: the run's folder.
+        fit: the `FitResult` of this call (None if the run had already finished).
+        state: the run's final `TrainingState`.
+    """
+
+    out_dir: Path
+    fit: FitResult | None
+    state: TrainingState
+
+
+def train(config, arrays, resume=False, verbose=1):
+    """The `train` command's run of `config` on prepared `arrays`; see the module docstring.
 
     Args:
         config: the experiment config.
-        resume: continue the run in `config.output.dir` from its last finished epoch.
+        arrays: the prepared arrays the config's data names.
+        resume: continue the run in `config.output.dir` from its checkpoint. A run
+            that has finished is left untouched.
         verbose: Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
     Returns:
         A `TrainResult`.
 
     Raises:
-        InputError: bad data, config, or an output folder that holds another run.
+        InputError: bad data or config, an output folder that is not empty (without
+            `resume`), or one with a different or damaged run (with `resume`).
         TrainingDiverged: the loss became NaN or infinite.
     """
+    from inside_keras.checkpoint import read_state
+
     out_dir = Path(config.output.dir)
-    log_path, backup_dir = out_dir / LOG_FILE, out_dir / BACKUP_DIR
+    checkpoint_dir, log_path = out_dir / CHECKPOINT_DIR, out_dir / LOG_FILE
     if resume:
         _check_resume(out_dir, config)
-    elif (out_dir / CONFIG_FILE).exists():
-        raise InputError(
-            "holds an earlier run; pass --resume to continue it or choose another --out", out_dir
-        )
-    arrays = load_prepared(config.data.path)
-    train_arrays, val_arrays = split_for_training(arrays, config.data.path)
-    num_classes = num_classes_of(arrays)
-    keras.utils.set_random_seed(config.training.seed)
-    model = build_model(config.model, arrays["x"].shape[1:], arrays["z"].shape[1], num_classes)
-    compile_model(model, config.training, num_classes)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, out_dir / CONFIG_FILE)
-    (out_dir / VERSION_FILE).write_text(
-        json.dumps(
+        state = read_state(checkpoint_dir)
+        if run_is_finished(out_dir):
+            return TrainResult(out_dir=out_dir, fit=None, state=state)
+        _truncate_log(log_path, state.epoch if state else 0)
+    else:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError("is a file; expected a folder for the run's output", out_dir)
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            raise InputError(
+                "is not empty; choose a new --out folder, or pass --resume to continue the "
+                "run in it",
+                out_dir,
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, out_dir / CONFIG_FILE)
+        write_json(
+            out_dir / VERSION_FILE,
             {
                 "inside_keras": __version__,
                 "keras": keras.__version__,
                 "backend": keras.backend.backend(),
             },
-            indent=2,
         )
-    )
-
-    initial_epoch = 0
-    metadata = backup_dir / "training_metadata.json"
-    if resume and metadata.is_file():
-        initial_epoch = int(json.loads(metadata.read_text())["epoch"])
-    previous = _truncate_log(log_path, initial_epoch) if resume else []
-    if not resume:
-        log_path.unlink(missing_ok=True)
-    if resume and verbose:
-        print(
-            f"Resuming {out_dir} at epoch {initial_epoch + 1} "
-            f"({initial_epoch} finished epochs restored from {backup_dir})"
-        )
-    previous_losses = [float(row["val_loss"]) for row in previous]
-
-    checkpoint = keras.callbacks.ModelCheckpoint(
-        out_dir / MODEL_FILE, monitor="val_loss", save_best_only=True
-    )
-    if previous_losses:
-        checkpoint.best = min(previous_losses)
-    nan_guard = ClearTerminateOnNaN()
-    callbacks = [
-        nan_guard,
-        ResumableEarlyStopping(
-            previous_losses,
-            monitor="val_loss",
-            mode="min",
-            min_delta=config.training.min_delta,
-            patience=config.training.patience,
-        ),
-        checkpoint,
-        keras.callbacks.CSVLogger(log_path, append=resume),
-        keras.callbacks.BackupAndRestore(backup_dir),
-    ]
-    train_batches, val_batches = make_batches(config, train_arrays, val_arrays)
-    history = model.fit(
-        train_batches,
-        validation_data=val_batches,
-        epochs=config.training.epochs,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    if nan_guard.diverged_at is not None:
-        epoch, batch, loss = nan_guard.diverged_at
-        raise TrainingDiverged(
-            f"loss became {loss} at epoch {epoch + 1}, batch {batch}: training stopped. "
-            f"Try a lower training.learning_rate (now {config.training.learning_rate})."
-        )
-    losses = previous_losses + list(history.history.get("val_loss", []))
-    return TrainResult(
-        out_dir=out_dir,
-        epochs_run=len(history.history.get("loss", [])),
-        initial_epoch=initial_epoch,
-        history=history.history,
-        best_val_loss=min(losses) if losses else float("nan"),
-    )
+    fit = fit_experiment(config, arrays, checkpoint_dir, log_path=log_path, verbose=verbose)
+    if fit.state.finished:
+        with atomic_path(out_dir / MODEL_FILE) as temporary:
+            shutil.copyfile(checkpoint_dir / fit.state.best_model, temporary)
+    return TrainResult(out_dir=out_dir, fit=fit, state=fit.state)

@@ -1,8 +1,14 @@
 """A tiny conditioned dataset and experiment config for tests that train."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from inside_keras.data.prepared import save_prepared
+
+#: The installed `inside-keras` command (the console script beside this Python).
+CLI = [str(Path(sys.executable).parent / "inside-keras")]
 
 
 def tiny_dataset(path, n=48, size=16, seed=0):
@@ -31,9 +37,10 @@ def tiny_dataset(path, n=48, size=16, seed=0):
     return path
 
 
-def write_config(tmp_path, epochs, out):
-    """A tiny dataset in `tmp_path` and a config training INSIDE on it into `out`."""
-    data = tiny_dataset(tmp_path / "data.npz")
+def write_config(tmp_path, epochs, out, data=None):
+    """A config training INSIDE into `out` on `data` (default: a tiny dataset made in
+    `tmp_path`)."""
+    data = data or tiny_dataset(tmp_path / "data.npz")
     config = tmp_path / "config.yaml"
     config.write_text(
         f"data: {{path: {data}}}\n"

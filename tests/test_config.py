@@ -72,12 +72,81 @@ def test_overrides():
         ("training.epoch=2", r"no key 'epoch' in training; known keys: .*'epochs'"),
         ("training=2", r"'training' is a section, not a key"),
         ("training.epochs", r"expected section.key=value"),
-        ("nothing.epochs=1", r"no key 'nothing' in top level"),
+        ("nothing.epochs=1", r"no key 'nothing' in the top level"),
+        ("training.epochs.x=1", r"'training.epochs' is not a section"),
+        ("model.conditioning_options=3", r"model.conditioning_options: expected dict, got 3"),
+        ("model.conditioning_options.a.b=1", r"expected model.conditioning_options.<name>"),
+        ("training.epochs=[1", r"value of 'training.epochs' is not valid YAML"),
     ],
 )
 def test_bad_overrides(override, pattern):
     with pytest.raises(InputError, match=pattern):
         load_config(overrides=[override])
+
+
+def test_dotted_names_reach_layer_options_and_placement_levels():
+    config = load_config(
+        overrides=[
+            "model.conditioning_options.sigma_scale=0.5",
+            "model.conditioning_options.kernel=cauchy",
+            "model.placement.dec0=film",
+            "model.placement.bottleneck=inside",
+            "data.generate.images=10",
+        ]
+    )
+    assert config.model.conditioning_options == {"sigma_scale": 0.5, "kernel": "cauchy"}
+    assert config.model.placement == {"dec0": "film", "bottleneck": "inside"}
+    assert config.data.generate.images == 10 and config.data.generate.dataset == "clevr-seg"
+
+
+@pytest.mark.parametrize(
+    "override, pattern",
+    [
+        ("training.epochs=0", r"training.epochs: must be at least 1, got 0"),
+        ("training.batch_size=-3", r"training.batch_size: must be at least 1, got -3"),
+        ("training.learning_rate=.inf", r"training.learning_rate: expected a finite number"),
+        ("training.learning_rate=0", r"training.learning_rate: must be a positive finite"),
+        ("training.min_delta=-1", r"training.min_delta: must be finite and >= 0"),
+        ("model.dropout=1", r"model.dropout: must be in \[0, 1\)"),
+        ("data.generate.dataset=mnist", r"data.generate.dataset: got 'mnist'; allowed: clevr"),
+        ("data.generate.spacing=0", r"data.generate.spacing: must be a positive finite"),
+        ("data.generate.val_fraction=0.9", r"val_fraction \+ test_fraction must be below 1"),
+    ],
+)
+def test_values_out_of_range(override, pattern):
+    with pytest.raises(InputError, match=pattern):
+        load_config(overrides=[override])
+
+
+def test_data_is_a_path_or_data_to_generate():
+    with pytest.raises(InputError, match="data: give path or generate, not both"):
+        load_config(overrides=["data.path=x.npz", "data.generate.images=10"])
+    assert load_config(overrides=["data.path=x.npz"]).data.generate is None
+
+
+def test_floats_written_without_a_dot_read_as_floats(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1e-3 as a string; a float field takes it as the number.
+    path = tmp_path / "c.yaml"
+    path.write_text("training: {learning_rate: 1e-3}\n")
+    assert load_config(path).training.learning_rate == 1e-3
+    path.write_text("training: {learning_rate: fast}\n")
+    with pytest.raises(InputError, match=r"c.yaml: training.learning_rate: expected float"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        (b"- a\n- b\n", "expected a YAML mapping"),
+        (b"just text\n", "expected a YAML mapping"),
+        (b"\xff\xfe\x00binary", "not a text file"),
+    ],
+)
+def test_files_that_are_not_a_config_mapping(tmp_path, content, pattern):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=pattern):
+        load_config(path)
 
 
 def test_missing_and_invalid_files(tmp_path):

@@ -1,33 +1,19 @@
-"""Training: a short run writes its outputs; a run killed in epoch 3 resumes at epoch 3."""
+"""Training: a short run writes its outputs; a killed run resumes from its checkpoint;
+early stopping stops and the best model is the one kept."""
 
 import csv
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from inside_keras.checkpoint import read_state
 from inside_keras.cli import main
-from tests.runs import write_config
-
-REPO = Path(__file__).resolve().parents[1]
-
-#: The CLI with every training batch slowed to >= 0.25 s, so that an epoch lasts long
-#: enough for the test to kill the process inside epoch 3.
-SLOW_TRAIN = """
-import sys, time
-from inside_keras import cli, training
-base = training.ClearTerminateOnNaN.on_train_batch_end
-def slow(self, batch, logs=None):
-    time.sleep(0.25)
-    return base(self, batch, logs)
-training.ClearTerminateOnNaN.on_train_batch_end = slow
-sys.exit(cli.main(sys.argv[1:]))
-"""
+from inside_keras.errors import InputError
+from tests.runs import CLI, tiny_dataset, write_config
 
 
 def _epochs_in_log(out):
@@ -43,7 +29,25 @@ def test_train_writes_model_log_config_and_figure(finished_run):
     version = json.loads((out / "version.json").read_text())
     assert version["inside_keras"]
     assert version["backend"] == os.environ.get("KERAS_BACKEND", "tensorflow")
-    assert not (out / "backup").exists()  # removed when a run finishes
+    state = read_state(out / "checkpoint")
+    assert (state.epoch, state.finished) == (2, True)
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == sorted(
+        {"state.json", state.latest, state.best_model}
+    )
+
+
+def test_resume_of_a_finished_run_touches_nothing(finished_run):
+    config, out = finished_run
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    resumed = subprocess.run(
+        [*CLI, "train", "--config", str(config), "--resume", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "finished already (2 epochs); nothing to do" in resumed.stdout
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_rerun_without_resume_is_refused(finished_run, capsys):
@@ -51,6 +55,7 @@ def test_rerun_without_resume_is_refused(finished_run, capsys):
     assert main(["train", "--config", str(config), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--resume" in err[0] and str(out) in err[0]
+    assert "not empty" in err[0]
 
 
 def test_resume_with_a_changed_config_is_refused(finished_run, capsys):
@@ -63,35 +68,63 @@ def test_resume_with_a_changed_config_is_refused(finished_run, capsys):
     assert len(err) == 1 and "changed: training.learning_rate" in err[0]
 
 
-def test_killed_in_epoch_3_resumes_at_epoch_3(tmp_path):
+def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+    # Enough samples that an epoch outlasts the test's polling by far.
+    data = tiny_dataset(tmp_path / "big.npz", n=1200, size=32)
     out = tmp_path / "run"
-    config = str(write_config(tmp_path, 5, out))
-    command = [sys.executable, "-c", SLOW_TRAIN, "train", "--config", config, "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    metadata = out / "backup" / "training_metadata.json"
+    config = str(write_config(tmp_path, 5, out, data=data))
+    command = [*CLI, "train", "--config", config, "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
+    killed_after = None
     while time.time() < deadline and process.poll() is None:
-        if metadata.is_file():
-            try:
-                if json.loads(metadata.read_text())["epoch"] == 2:
-                    break
-            except (ValueError, KeyError):
-                pass  # being written
-        time.sleep(0.02)
-    assert process.poll() is None, "training ended before epoch 3"
-    process.send_signal(signal.SIGKILL)
+        try:
+            state = read_state(out / "checkpoint")
+        except InputError:
+            state = None  # being written
+        if state is not None and state.epoch >= 2:
+            process.send_signal(signal.SIGKILL)
+            killed_after = state.epoch
+            break
+        time.sleep(0.01)
     process.wait()
-    assert not (out / "log.csv").exists() or max(_epochs_in_log(out)) <= 2
+    assert killed_after is not None and killed_after < 5, "training ended before the kill"
 
-    resumed = subprocess.run(
-        [*command, "--resume"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "at epoch 3 (2 finished epochs restored" in resumed.stdout
     assert _epochs_in_log(out) == [0, 1, 2, 3, 4]
+    assert read_state(out / "checkpoint").epoch == 5
+    assert (out / "model.keras").is_file()
+
+
+def test_early_stopping_stops_and_keeps_the_best_model(tmp_path):
+    # A learning rate of 0 never improves after the first epoch: patience 2 stops at 3.
+    out = tmp_path / "run"
+    config = str(write_config(tmp_path, 10, out))
+    code = subprocess.run(
+        [
+            *CLI,
+            "train",
+            "--config",
+            config,
+            "--quiet",
+            "--set",
+            "training.learning_rate=1e-12",
+            "--set",
+            "training.patience=2",
+            "--set",
+            "training.min_delta=0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert code.returncode == 0, code.stderr[-2000:]
+    assert _epochs_in_log(out) == [0, 1, 2]
+    state = read_state(out / "checkpoint")
+    assert (state.epoch, state.best_epoch, state.wait, state.finished) == (3, 1, 2, True)
+    best = (out / "checkpoint" / state.best_model).read_bytes()
+    assert (out / "model.keras").read_bytes() == best
 
 
 @pytest.mark.parametrize(

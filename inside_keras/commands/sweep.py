@@ -37,6 +37,15 @@ def register(subparsers):
     parser.add_argument(
         "--resume", action="store_true", help="continue the interrupted sweep in the storage"
     )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one value of the spec's experiment (repeatable; the dotted names "
+        "train --set takes), e.g. --set training.epochs=3",
+    )
     parser.add_argument("--num-samples", type=int, help="override search.num_samples")
     parser.add_argument("--cpus-per-trial", type=int, help="override resources.cpus_per_trial")
     parser.add_argument(
@@ -78,7 +87,9 @@ def run(args):
         os.environ["KERAS_BACKEND"] = args.backend  # read when Keras is first imported
     from inside_keras.sweep.spec import load_spec
 
-    spec = load_spec(args.spec, quick=args.quick, overrides=_overrides(args))
+    spec = load_spec(
+        args.spec, quick=args.quick, overrides=_overrides(args), settings=args.settings
+    )
     try:
         import ray  # noqa: F401 - checked before any work starts
     except ImportError:

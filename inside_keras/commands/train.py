@@ -2,17 +2,15 @@
 
 import sys
 
-from inside_keras.errors import InputError
-
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "train",
         help="Train a conditioned segmentation network from an experiment config.",
         description=(
-            "Train with Adam, early stopping on the validation loss, a best-model "
-            "checkpoint (model.keras), a CSV log and resumable backups. The config "
-            "and package version are saved beside the model."
+            "Train with Adam and early stopping on the validation loss; write the best "
+            "model (model.keras), a CSV log and a checkpoint after every epoch (--resume "
+            "continues from it). The config and package version are saved beside the model."
         ),
     )
     parser.add_argument("--config", required=True, help="experiment config (YAML)")
@@ -26,6 +24,10 @@ def register(subparsers):
     )
     parser.add_argument("--out", help="output folder (overrides output.dir)")
     parser.add_argument(
+        "--data",
+        help="dataset root for data the config generates (default: $INSIDE_KERAS_DATA or ./data)",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in the output folder from its last finished epoch",
@@ -36,25 +38,33 @@ def register(subparsers):
 
 def run(args):
     from inside_keras.config import load_config
+    from inside_keras.data.paths import data_root
+    from inside_keras.data.prepared import load_prepared
+    from inside_keras.data.ready import prepared_file
 
     overrides = list(args.overrides)
     if args.out:
         overrides.append(f"output.dir={args.out}")
     config = load_config(args.config, overrides)
+    # Data first: generating it may fork worker processes, before a backend is loaded.
+    path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
+    arrays = load_prepared(path)
 
     from inside_keras.plots import plot_training_curves
-    from inside_keras.training import LOG_FILE, TrainingDiverged, train
+    from inside_keras.training import LOG_FILE, MODEL_FILE, TrainingDiverged, train
 
     try:
-        result = train(config, resume=args.resume, verbose=2 if args.quiet else 1)
+        result = train(config, arrays, resume=args.resume, verbose=2 if args.quiet else 1)
     except TrainingDiverged as error:
         print(f"inside-keras train: {error}", file=sys.stderr)
         return 1
-    except FileNotFoundError as error:
-        raise InputError(str(error)) from None
+    state, model = result.state, result.out_dir / MODEL_FILE
+    if result.fit is None:
+        print(f"{result.out_dir} has finished already ({state.epoch} epochs); nothing to do")
+        return 0
     plot_training_curves(result.out_dir / LOG_FILE, result.out_dir / "curves.png")
     print(
-        f"trained {result.epochs_run} epoch(s) (after {result.initial_epoch} resumed); "
-        f"best val_loss {result.best_val_loss:.4f}; model: {result.out_dir / 'model.keras'}"
+        f"trained {result.fit.epochs_run} epoch(s) (after {result.fit.initial_epoch} resumed); "
+        f"best val_loss {state.best:.4f} at epoch {state.best_epoch}; model: {model}"
     )
     return 0

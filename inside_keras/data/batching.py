@@ -146,6 +146,10 @@ class ConditionedBatches(keras.utils.PyDataset):
                     )
         return {"image": x, "condition": z}, y
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def set_epoch(self, epoch):
+        """Continue at `epoch` (0-based): its order and flips, as if the earlier epochs ran."""
+        self.epoch = epoch
         self.order = self._order()
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)

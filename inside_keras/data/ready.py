@@ -1,14 +1,15 @@
-"""Prepared files made once and reused: synthetic CLEVR-Seg and ACDC phantoms.
+"""The prepared file an experiment trains on: given, or generated and prepared once.
 
-`reproduce` and `sweep` both train on a prepared `.npz` that they make on first use:
-`ensure_clevr_seg` generates synthetic CLEVR-Seg images and prepares them with the
-coordinates condition; `acdc_source` generates ACDC phantom patients (or checks a
-given ACDC folder) and `ensure_acdc` prepares it with the phase + slice-position
-condition. Files are named after their settings, so a second call with the same
-settings returns at once and different settings never share a file.
+`prepared_file(config.data, data_dir)` resolves an experiment's `data` section
+(`inside_keras.config.DataConfig`): a `path` is used as it is; a `generate` section
+makes synthetic CLEVR-Seg (coordinates condition) or ACDC phantoms (or prepares a
+real ACDC folder given as `source`; condition phase and slice position) under
+`data_dir/<dataset>/`. Everything is named after every setting that determines it
+(seed included), so a second call with the same settings returns at once, different
+settings never share a file, and a generation that was interrupted (left in its
+`.partial` folder) is started again, never reused.
 """
 
-import dataclasses
 import hashlib
 import shutil
 from pathlib import Path
@@ -16,80 +17,27 @@ from pathlib import Path
 from inside_keras.errors import InputError
 
 
-def _check_positive(values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not value > 0:
-            raise InputError(f"must be positive, got {value!r}", name)
+def _key(*parts):
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:8]
 
 
-@dataclasses.dataclass(frozen=True)
-class ClevrSegData:
-    """Synthetic CLEVR-Seg, prepared with the coordinates condition.
-
-    Args:
-        images: images to generate.
-        size: prepared image side in pixels (also the generated size; at least
-            `clevr_synthetic.MIN_SIZE`).
-        seed: generation and split seed.
-    """
-
-    images: int
-    size: int
-    seed: int = 0
-
-    def __post_init__(self):
-        from inside_keras.data.clevr_synthetic import MIN_SIZE
-
-        _check_positive({"images": self.images})
-        if self.size < MIN_SIZE:
-            raise InputError(f"must be at least {MIN_SIZE}, got {self.size!r}", "size")
+def _build_once(target, build):
+    """Build folder `target` by `build(partial_folder)` unless it is complete already."""
+    if target.is_dir():
+        return target
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # our own interrupted attempt
+    build(partial)
+    partial.rename(target)
+    return target
 
 
-@dataclasses.dataclass(frozen=True)
-class ACDCData:
-    """ACDC patients (phantoms unless a source folder is given), prepared as slices
-    with the condition `[ED, ES, position]`.
-
-    Args:
-        patients: phantom patients to generate when no source folder is given.
-        size: prepared slice height and width in pixels.
-        spacing: prepared in-plane pixel size in mm. `size * spacing` is the field of
-            view; the phantoms' hearts span up to about 110 mm, off-centre by up to
-            20 mm: 160 mm holds them.
-        val_fraction: share of patients for validation.
-        test_fraction: share of patients for testing.
-        seed: phantom and split seed.
-    """
-
-    patients: int
-    size: int
-    spacing: float = 1.25
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    seed: int = 0
-
-    def __post_init__(self):
-        _check_positive({"patients": self.patients, "size": self.size, "spacing": self.spacing})
-
-    def prepare_options(self):
-        """The `acdc_prepare.PrepareOptions` of these settings."""
-        from inside_keras.data.acdc_prepare import PrepareOptions
-
-        return PrepareOptions(
-            spacing=self.spacing,
-            size=self.size,
-            val_fraction=self.val_fraction,
-            test_fraction=self.test_fraction,
-            seed=self.seed,
-        )
-
-
-def ensure_clevr_seg(data_dir, data, workers=None, verbose=True):
+def ensure_clevr_seg(data_dir, generate, workers=None, verbose=True):
     """Path of a prepared CLEVR-Seg (coordinates) file, generating it if missing.
 
     Args:
         data_dir: folder for the synthetic images and the prepared file.
-        data: `ClevrSegData`.
+        generate: the `GenerateConfig` (images, size, seed).
         workers: processes for generating and reading images; None uses every CPU.
             Workers are forked: pass 1 if a Keras backend is already loaded.
         verbose: print what is generated.
@@ -98,85 +46,115 @@ def ensure_clevr_seg(data_dir, data, workers=None, verbose=True):
     from inside_keras.data.parallel import default_workers
     from inside_keras.data.prepared import save_prepared
 
+    if generate.size < clevr_synthetic.MIN_SIZE:
+        raise InputError(
+            f"must be at least {clevr_synthetic.MIN_SIZE} for CLEVR-Seg, got {generate.size}",
+            "data.generate.size",
+        )
     workers = workers or default_workers()
     data_dir = Path(data_dir)
-    prepared = data_dir / f"prepared_coordinates_{data.size}px_{data.images}.npz"
+    name = f"{generate.size}px_{generate.images}_seed{generate.seed}"
+    prepared = data_dir / f"prepared_coordinates_{name}.npz"
     if prepared.is_file():
         return prepared
-    source = data_dir / f"synthetic_{data.size}px_{data.images}"
-    if not (source / "images").is_dir():
-        if verbose:
-            print(f"generating {data.images} synthetic CLEVR-Seg images in {source}", flush=True)
-        clevr_synthetic.generate(
-            source,
-            clevr_synthetic.GenerateOptions(
-                n=data.images, size=data.size, seed=data.seed, workers=workers
-            ),
-        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    source = data_dir / f"synthetic_{name}"
+    if not source.is_dir() and verbose:
+        print(f"generating {generate.images} synthetic CLEVR-Seg images in {source}", flush=True)
+    options = clevr_synthetic.GenerateOptions(
+        n=generate.images, size=generate.size, seed=generate.seed, workers=workers
+    )
+    _build_once(source, lambda partial: clevr_synthetic.generate(partial, options))
     if verbose:
         print(f"preparing {prepared} (condition: coordinates)", flush=True)
-    options = clevr_prepare.PrepareOptions(
-        "coordinates", size=data.size, seed=data.seed, workers=workers
+    prepare_options = clevr_prepare.PrepareOptions(
+        "coordinates", size=generate.size, seed=generate.seed, workers=workers
     )
-    result = clevr_prepare.prepare(clevr_seg.find_root(source), options)
+    result = clevr_prepare.prepare(clevr_seg.find_root(source), prepare_options)
     save_prepared(prepared, **result.arrays)
     return prepared
 
 
-def acdc_source(data_dir, data, source=None, verbose=True):
-    """The ACDC root to prepare: `source` if given (checked against the published
-    layout), else phantom patients generated in `data_dir` (once, atomically).
+def acdc_source(data_dir, generate, verbose=True):
+    """The ACDC root to prepare: `generate.source` if given (checked against the
+    published layout), else phantom patients generated in `data_dir` (once).
 
     Args:
         data_dir: folder for generated phantoms.
-        data: `ACDCData` (patients, seed).
-        source: an ACDC root holding `training/patientNNN/`, or None.
+        generate: the `GenerateConfig` (patients, seed, source).
         verbose: print what is generated.
 
     Raises:
-        InputError: `source` is not in the published layout.
+        InputError: the source is not in the published layout.
     """
-    if source is not None:
+    if generate.source is not None:
         from inside_keras.data.acdc import patient_folders
 
-        patient_folders(source)  # fails early, naming the folder, if not the layout
-        return Path(source).resolve()
+        patient_folders(generate.source)  # fails early, naming the folder, if not the layout
+        return Path(generate.source).resolve()
     from inside_keras.data.acdc_phantom import generate_acdc
 
-    root = (Path(data_dir) / f"phantoms_{data.patients}_seed{data.seed}").resolve()
-    if (root / "training").is_dir():
-        return root
-    if verbose:
-        print(f"generating {data.patients} ACDC phantom patients in {root}", flush=True)
-    partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    generate_acdc(partial, patients=data.patients, seed=data.seed)
-    partial.rename(root)
-    return root
+    root = (Path(data_dir) / f"phantoms_{generate.patients}_seed{generate.seed}").resolve()
+    if not root.is_dir() and verbose:
+        print(f"generating {generate.patients} ACDC phantom patients in {root}", flush=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    return _build_once(
+        root, lambda partial: generate_acdc(partial, generate.patients, generate.seed)
+    )
 
 
-def ensure_acdc(data_dir, data, source, verbose=True):
+def ensure_acdc(data_dir, generate, source, verbose=True):
     """Path of the prepared ACDC file of `source` (see `acdc_source`), preparing it if
     missing.
 
     Args:
         data_dir: folder for the prepared file.
-        data: `ACDCData` (size, spacing, split fractions, seed).
+        generate: the `GenerateConfig` (size, spacing, split fractions, seed).
         source: the ACDC root, as `acdc_source` returns it.
         verbose: print what is prepared.
 
     Raises:
         InputError: a patient of `source` has bad files.
     """
-    from inside_keras.data.acdc_prepare import prepare_acdc
+    from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
     from inside_keras.data.prepared import save_prepared
 
     source = Path(source)
-    options = data.prepare_options()
-    key = hashlib.sha1(repr((str(source), options)).encode()).hexdigest()[:8]
-    prepared = Path(data_dir) / f"prepared_{source.name}_{data.size}px_{data.spacing:g}mm_{key}.npz"
+    options = PrepareOptions(
+        spacing=generate.spacing,
+        size=generate.size,
+        val_fraction=generate.val_fraction,
+        test_fraction=generate.test_fraction,
+        seed=generate.seed,
+    )
+    key = _key(str(source), options)
+    name = f"prepared_{source.name}_{generate.size}px_{generate.spacing:g}mm_{key}.npz"
+    prepared = Path(data_dir) / name
     if not prepared.is_file():
         if verbose:
             print(f"preparing {prepared} from {source} (condition: phase, position)", flush=True)
         save_prepared(prepared, **prepare_acdc(source, "training", options).arrays)
     return prepared
+
+
+def prepared_file(data, data_dir, workers=None, verbose=True):
+    """The prepared `.npz` file of an experiment's `data` section.
+
+    Args:
+        data: the `DataConfig`: a `path`, or a `generate` section.
+        data_dir: the dataset root generated data goes under (`<data_dir>/<dataset>/`).
+        workers: processes for generating CLEVR-Seg (see `ensure_clevr_seg`).
+        verbose: print what is generated and prepared.
+
+    Raises:
+        InputError: neither `path` nor `generate` given, or bad generated data settings.
+    """
+    if data.path is not None:
+        return Path(data.path)
+    generate = data.generate
+    if generate is None:
+        raise InputError("give path (a prepared .npz file) or generate: {dataset: ...}", "data")
+    folder = Path(data_dir) / generate.dataset
+    if generate.dataset == "clevr-seg":
+        return ensure_clevr_seg(folder, generate, workers, verbose)
+    return ensure_acdc(folder, generate, acdc_source(folder, generate, verbose), verbose)

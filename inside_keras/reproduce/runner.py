@@ -1,75 +1,33 @@
-"""The comparison on any dataset: one `Reproduction` per dataset, one runner for all.
+"""Running a reproduction: each method's experiment trained, scored the same way.
 
-A `Reproduction` says how to make sure prepared data exists, which experiment config
-each method trains, how a method's test predictions are scored and which test
-samples the figures show. `run_reproduction` does the rest the same way for every
-dataset: trains the four methods under identical settings (`jobs.train_methods`),
-predicts the test split, scores it, draws the attention figures and writes into
-`out_dir`:
+`run_reproduction(spec, out_dir, data_dir)` resolves the experiment's data once
+(`inside_keras.data.ready`), trains every method's experiment config
+(`ReproductionSpec.method_config`) in parallel `inside-keras train` jobs
+(`jobs.train_methods`), predicts the test split with each best model, scores it
+with the spec's evaluation (`inside_keras.reproduce.datasets`), draws the attention
+figures and writes into `out_dir`:
 
-    results.json    {"dataset", "backend", "loss", "settings", "data" (the prepared
-                     file), "source" (when scoring reads the source folder), "methods":
-                     {name: {"dice", "dice_std", ..., "epochs", "train_seconds"}}}
+    results.json    {"dataset", "backend", "loss", "spec" (the spec file), "experiment"
+                     (the shared config), "data" (the prepared file), "source" (when
+                     scoring reads the source folder), "methods": {name: {"dice",
+                     "dice_std", ..., "epochs", "train_seconds"}}}
     results.md      the same as Markdown tables
-    attention_inside.png, attention_guide_me.png
-                    input / prediction / ground truth / attention for test samples
+    attention_<method>.png
+                    input / prediction / ground truth / attention for test samples,
+                    for each method whose network has attention maps
     <method>/       each method's training run (model.keras, log.csv, curves.png, ...)
     logs/           each training job's config and output
 """
 
-import abc
 import dataclasses
-import json
 from pathlib import Path
 
-from inside_keras.config import DataConfig, ExperimentConfig, OutputConfig, TrainingConfig
+from inside_keras.config import config_to_dict
 from inside_keras.errors import InputError
 from inside_keras.reproduce.jobs import default_jobs, train_methods
 
-#: Method name in results -> conditioning type of the network.
-METHODS = {"baseline": "none", "film": "film", "guide_me": "guide_me", "inside": "inside"}
-#: Methods whose conditioning has a spatial attention map to draw.
-ATTENTION_METHODS = ("inside", "guide_me")
 #: Splits every prepared dataset must hold samples of.
 REQUIRED_SPLITS = ("train", "val", "test")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainingSettings:
-    """Training settings shared by all four methods of a reproduction; each dataset's
-    settings extend these with its data and network sizes.
-
-    Args:
-        epochs: maximum epochs (early stopping on the validation loss).
-        batch_size: samples per step.
-        learning_rate: Adam's learning rate.
-        loss: loss name (`inside_keras.losses`).
-        patience: early-stopping patience in epochs (the paper: 25).
-        seed: data and training seed.
-    """
-
-    epochs: int
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    loss: str = "bce_dice"
-    patience: int = 25
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"must be at least 1, got {getattr(self, name)}", name)
-
-    def training_config(self):
-        """The `TrainingConfig` every method trains with."""
-        return TrainingConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            loss=self.loss,
-            patience=self.patience,
-            seed=self.seed,
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,58 +44,27 @@ class PreparedData:
     source: Path | None = None
 
 
-class Reproduction(abc.ABC):
-    """One dataset's part of the comparison; `run_reproduction` does the rest.
+def resolve_data(spec, data_dir, verbose):
+    """The `PreparedData` of a spec: its prepared file (made if missing) and, for ACDC
+    scoring, the source folder.
 
-    Subclasses are frozen dataclasses holding their `settings` (a `TrainingSettings`
-    subclass) and define the abstract methods below.
+    Raises:
+        InputError: ACDC scoring without a `generate` section to find the volumes by.
     """
+    from inside_keras.data.ready import acdc_source, prepared_file
 
-    #: Dataset name in `results.json`.
-    dataset = None
-
-    @abc.abstractmethod
-    def ensure_data(self, data_dir, verbose):
-        """Return a `PreparedData`, generating and preparing data in `data_dir` if missing."""
-
-    @abc.abstractmethod
-    def model_config(self, method):
-        """The `ModelConfig` of `method` (a key of `METHODS`); methods differ only in it."""
-
-    def method_config(self, method, data, out_dir):
-        """The `ExperimentConfig` of `method` on `data` (a `PreparedData`), run in
-        `out_dir/method`, with the training settings every method shares."""
-        return ExperimentConfig(
-            data=DataConfig(path=str(data.path)),
-            model=self.model_config(method),
-            training=self.settings.training_config(),
-            output=OutputConfig(dir=str(Path(out_dir) / method)),
+    data = spec.base_config().data
+    path = prepared_file(data, data_dir, workers=None, verbose=verbose)
+    if spec.evaluation != "acdc":
+        return PreparedData(path)
+    if data.generate is None or data.generate.dataset != "acdc":
+        raise InputError(
+            "ACDC scoring reads the source volumes: give generate: {dataset: acdc, ...} "
+            "(with source: DIR for a real ACDC folder) instead of a prepared path",
+            f"{spec.source}: experiment.data",
         )
-
-    @abc.abstractmethod
-    def score(self, labels, test, data):
-        """Scores of predicted `labels` `(N, H, W)` of the `test` arrays.
-
-        Returns:
-            A JSON-ready dict starting with `"dice"` (the headline test Dice in [0, 1])
-            and `"dice_std"`.
-        """
-
-    @abc.abstractmethod
-    def figure_samples(self, test):
-        """`(indices, titles)`: the test samples shown in the figures and their row titles."""
-
-    @abc.abstractmethod
-    def describe(self):
-        """The settings in words, for the line above the results table."""
-
-    def table_columns(self):
-        """Extra columns of the results table: `(header, function of a method's row)`."""
-        return ()
-
-    def markdown_details(self, results):
-        """Lines of Markdown written after the results table."""
-        return []
+    folder = Path(data_dir) / data.generate.dataset
+    return PreparedData(path, acdc_source(folder, data.generate, verbose=False))
 
 
 def check_splits(arrays, path):
@@ -152,16 +79,18 @@ def check_splits(arrays, path):
         )
 
 
-def write_results(out_dir, results, reproduction):
-    """`results.json` and `results.md` in `out_dir`."""
+def write_results(out_dir, results, evaluation, config):
+    """`results.json` and `results.md` in `out_dir` (atomically)."""
+    from inside_keras.atomic import write_json, write_text
+
     out_dir = Path(out_dir)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False))
-    columns = tuple(reproduction.table_columns())
+    write_json(out_dir / "results.json", results)
+    columns = tuple(evaluation.table_columns())
     headers = ["method", "test Dice (mean ± std)", *(h for h, _ in columns)]
     headers += ["epochs", "train time (s)"]
     lines = [
         f"Test Dice on {results['dataset']} ({results['backend']} backend, "
-        f"loss {results['loss']}, {reproduction.describe()})",
+        f"loss {results['loss']}, {evaluation.describe(config)})",
         "",
         "| " + " | ".join(headers) + " |",
         "|" + "---|" * len(headers),
@@ -171,10 +100,15 @@ def write_results(out_dir, results, reproduction):
         cells += [cell(row) for _, cell in columns]
         cells += [str(row["epochs"]), f"{row['train_seconds']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    details = reproduction.markdown_details(results)
+    details = evaluation.markdown_details(results)
     if details:
         lines += ["", *details]
-    (out_dir / "results.md").write_text("\n".join(lines) + "\n")
+    write_text(out_dir / "results.md", "\n".join(lines) + "\n")
+
+
+def _has_attention(model):
+    """Whether a conditioning layer of `model` has an attention map to draw."""
+    return any(getattr(layer, "has_attention", False) for layer in model.layers)
 
 
 def _plot_attention(model, test, labels, indices, titles, out_path):
@@ -195,15 +129,15 @@ def _plot_attention(model, test, labels, indices, titles, out_path):
     )
 
 
-def run_reproduction(reproduction, out_dir, data_dir, jobs=None, verbose=1):
-    """Run the comparison described by `reproduction`; returns the results dict.
+def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
+    """Run the reproduction `spec`; returns the results dict (see the module docstring).
 
     Args:
-        reproduction: a `Reproduction` (the dataset and its settings).
+        spec: a `ReproductionSpec`.
         out_dir: results folder (see the module docstring).
-        data_dir: folder for the generated and prepared data (reused when present).
+        data_dir: dataset root for generated and prepared data (reused when present).
         jobs: methods trained at once (see `train_methods`); None: one per CPU.
-        verbose: print progress (data, jobs starting and ending, test Dice).
+        verbose: show progress (data, training of each method, test Dice).
 
     Raises:
         InputError: bad data (e.g. a split without samples).
@@ -212,7 +146,7 @@ def run_reproduction(reproduction, out_dir, data_dir, jobs=None, verbose=1):
     # Data first: generation may fork worker processes, which must happen before a
     # Keras backend (multithreaded) is loaded in this process. Bad data stops the run
     # before anything is written in `out_dir`.
-    data = reproduction.ensure_data(Path(data_dir), verbose=bool(verbose))
+    data = resolve_data(spec, Path(data_dir), verbose=bool(verbose))
 
     from inside_keras.data.prepared import load_prepared, select_split
 
@@ -223,35 +157,46 @@ def run_reproduction(reproduction, out_dir, data_dir, jobs=None, verbose=1):
 
     import keras
 
+    from inside_keras.checkpoint import read_state
     from inside_keras.evaluation import predict_arrays, to_labels
-    from inside_keras.training import LOG_FILE, MODEL_FILE, finished_epochs
+    from inside_keras.reproduce.datasets import evaluation_of
+    from inside_keras.training import CHECKPOINT_DIR, MODEL_FILE
 
-    configs = {m: reproduction.method_config(m, data, out_dir) for m in METHODS}
-    jobs = jobs or default_jobs(len(METHODS))
+    evaluation = evaluation_of(spec.evaluation)
+    base = spec.base_config()
+    configs = {}
+    for method in spec.methods:
+        config = spec.method_config(method, out_dir)
+        resolved = dataclasses.replace(config.data, path=str(Path(data.path).resolve()))
+        configs[method] = dataclasses.replace(
+            config, data=dataclasses.replace(resolved, generate=None)
+        )
+    jobs = jobs or default_jobs(len(configs))
     seconds = train_methods(configs, out_dir, jobs, verbose=bool(verbose))
     test = select_split(arrays, "test")
     results = {
-        "dataset": reproduction.dataset,
+        "dataset": spec.evaluation,
         "backend": keras.backend.backend(),
-        "loss": reproduction.settings.loss,
-        "settings": dataclasses.asdict(reproduction.settings),
+        "loss": base.training.loss,
+        "spec": spec.source,
+        "experiment": config_to_dict(base),
         "data": str(data.path),
         **({"source": str(data.source)} if data.source is not None else {}),
         "methods": {},
     }
-    indices, titles = reproduction.figure_samples(test)
+    indices, titles = evaluation.figure_samples(test)
     for method, config in configs.items():
         run_dir = Path(config.output.dir)
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
         labels = to_labels(predict_arrays(model, test))
-        row = reproduction.score(labels, test, data)
-        row["epochs"] = len(finished_epochs(run_dir / LOG_FILE))
+        row = evaluation.score(labels, test, data)
+        row["epochs"] = read_state(run_dir / CHECKPOINT_DIR).epoch
         row["train_seconds"] = seconds[method]
         results["methods"][method] = row
         if verbose:
             print(f"{method}: test Dice {row['dice']:.3f}", flush=True)
-        if method in ATTENTION_METHODS:
+        if _has_attention(model):
             figure = out_dir / f"attention_{method}.png"
             _plot_attention(model, test, labels, indices, titles, figure)
-    write_results(out_dir, results, reproduction)
+    write_results(out_dir, results, evaluation, base)
     return results

@@ -107,10 +107,12 @@ def write_trials_csv(rows, spec, path):
 
 
 def write_best_config(best, spec, data_path, out_dir, path):
-    """The best trial's experiment config, trainable with `inside-keras train --config`."""
-    config = spec.experiment_config(
-        best.params, Path(data_path).resolve(), Path(out_dir) / "best_run"
-    )
+    """The best trial's experiment config, trainable with `inside-keras train --config`:
+    the spec's experiment with the trial's parameters, on the prepared file the trials
+    trained on (`data_path`), run in `out_dir/best_run`."""
+    config = spec.experiment_config(best.params, Path(out_dir) / "best_run")
+    data = dataclasses.replace(config.data, path=str(Path(data_path).resolve()), generate=None)
+    config = dataclasses.replace(config, data=data)
     save_config(config, path)
     return config
 

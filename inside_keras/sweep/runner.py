@@ -84,7 +84,6 @@ def worker_environment(backend, resources):
         "TF_FORCE_GPU_ALLOW_GROWTH": "true",
         **thread_limits(resources.cpus_per_trial),
     }
-    env.update({k: v for k, v in os.environ.items() if k.startswith("INSIDE_KERAS_")})
     return env
 
 
@@ -198,12 +197,15 @@ def _tuner(spec, options, trainable):
     )
 
 
-def run_sweep(spec, options):
+def run_sweep(spec, options, trial_callbacks=()):
     """Run (or resume) the sweep `spec`; see the module docstring.
 
     Args:
         spec: a validated `SweepSpec`.
         options: `SweepOptions`.
+        trial_callbacks: picklable functions of no argument, each returning a Keras
+            callback; every trial (and every restart of one) adds the callbacks they
+            return after its own (e.g. to log or inject faults).
 
     Returns:
         A `SweepResult`.
@@ -215,11 +217,12 @@ def run_sweep(spec, options):
     import keras
 
     from inside_keras.data.prepared import load_prepared
-    from inside_keras.sweep.data import prepared_data
+    from inside_keras.data.ready import prepared_file
 
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data_path = prepared_data(spec.dataset, out_dir / "data", verbose=bool(options.verbose))
+    data = spec.experiment_config().data
+    data_path = prepared_file(data, out_dir / "data", verbose=bool(options.verbose))
     arrays = load_prepared(data_path)
 
     import ray
@@ -244,7 +247,9 @@ def run_sweep(spec, options):
     try:
         check_cluster_resources(spec.resources, ray.nodes())
         trainable = tune.with_resources(
-            tune.with_parameters(train_trial, arrays=arrays, spec=spec),
+            tune.with_parameters(
+                train_trial, arrays=arrays, spec=spec, callbacks=tuple(trial_callbacks)
+            ),
             {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial},
         )
         results = _tuner(spec, options, trainable).fit()

@@ -1,11 +1,12 @@
-"""Sweep specifications: typed, validated YAML describing one Ray Tune search.
+"""Sweep specifications: an experiment config, a search space and search settings.
 
-A spec names the data, the experiment every trial starts from, what to optimise,
-the search space, the search algorithm, the scheduler and the resources:
+A spec names the experiment every trial starts from (an ordinary experiment config,
+`inside_keras.config`, its data section included), what to optimise, the search
+space, the search algorithm, the scheduler and the resources:
 
-    dataset:
-      generate: {dataset: clevr-seg, images: 2000, size: 64}   # or: path: FILE.npz
-    experiment:            # an experiment config (see `inside_keras.config`)
+    experiment:            # an experiment config; `output.dir` is set per trial
+      data:
+        generate: {dataset: clevr-seg, images: 2000, size: 64}   # or: path: FILE.npz
       model: {architecture: unet, depth: 3, base_filters: 16, conditioning: inside}
       training: {epochs: 20, loss: bce_dice}
     metric: val_dice
@@ -19,26 +20,30 @@ the search space, the search algorithm, the scheduler and the resources:
     resources: {cpus_per_trial: 1, gpus_per_trial: 0}
     max_failures: 2
     quick:                 # merged over the spec by --quick
-      dataset: {generate: {images: 600, size: 48}}
+      experiment: {data: {generate: {images: 600, size: 48}}}
 
-Parameter names are dotted experiment-config keys (`section.key`), INSIDE / FiLM /
-Guide Me options as `model.conditioning_options.<option>`, and the conditioning
-type of one U-Net level as `model.placement.<level>` (e.g. `model.placement.dec0:
-{choice: [none, film, inside]}`; the searched levels then make up the placement
-and the others stay unconditioned). Each parameter has one distribution:
-`choice` / `grid` (a non-empty list), `uniform` / `loguniform` (`[low, high]`) or
-`randint` (`[low, high)`, integers). Every choice value is checked against the
-config's types and the conditioning layers' own argument checks before Ray starts.
+Parameter names are the experiment config's dotted names, the same as `--set` takes
+(`inside_keras.config.set_dotted`): `section.key`, INSIDE / FiLM / Guide Me options as
+`model.conditioning_options.<option>`, and the conditioning type of one U-Net level
+as `model.placement.<level>` (e.g. `model.placement.dec0: {choice: [none, film,
+inside]}`; the searched levels then make up the placement and the others stay
+unconditioned). The data is prepared once for all trials, so `data.*` and
+`output.*` are not searchable. Each parameter has one distribution: `choice` /
+`grid` (a non-empty list), `uniform` / `loguniform` (`[low, high]`) or `randint`
+(`[low, high)`, integers). Every choice value is checked against the config's types
+and ranges and the conditioning layers' own argument checks before Ray starts.
 """
 
 import copy
 import dataclasses
-from pathlib import Path
 
-import yaml
-
-from inside_keras.config import ExperimentConfig, build_dataclass
-from inside_keras.data.ready import ACDCData, ClevrSegData
+from inside_keras.config import (
+    apply_overrides,
+    build_config,
+    build_dataclass,
+    read_yaml_mapping,
+    set_dotted,
+)
 from inside_keras.errors import InputError
 
 #: Distributions a parameter may be drawn from.
@@ -47,55 +52,9 @@ DISTRIBUTIONS = ("choice", "grid", "uniform", "loguniform", "randint")
 ALGORITHMS = ("random", "optuna")
 #: Trial schedulers.
 SCHEDULERS = ("asha", "fifo")
-#: Datasets a spec can generate synthetically.
-GENERATED_DATASETS = ("clevr-seg", "acdc")
-#: Experiment keys a sweep sets itself and so may not search.
-RESERVED_KEYS = ("data.path", "output.dir")
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratedData:
-    """Synthetic data the sweep generates and prepares once (in `<out>/data`).
-
-    Args:
-        dataset: `"clevr-seg"` (coordinates condition) or `"acdc"` (phantoms,
-            condition phase and slice position).
-        images: CLEVR-Seg images to generate.
-        patients: ACDC phantom patients to generate.
-        size: image side in pixels after preparation.
-        spacing: ACDC only: prepared in-plane pixel size in mm. `size * spacing` is
-            the field of view; the phantoms' hearts span up to about 110 mm,
-            off-centre by up to 20 mm: 160 mm holds them.
-        seed: generation and split seed.
-    """
-
-    dataset: str = "clevr-seg"
-    images: int = 2000
-    patients: int = 20
-    size: int = 64
-    spacing: float = 1.25
-    seed: int = 0
-
-    def data_settings(self):
-        """The `data.ready` settings to generate and prepare: `ClevrSegData` or `ACDCData`."""
-        if self.dataset == "clevr-seg":
-            return ClevrSegData(images=self.images, size=self.size, seed=self.seed)
-        return ACDCData(
-            patients=self.patients, size=self.size, spacing=self.spacing, seed=self.seed
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetSpec:
-    """Where the trials' data comes from: a prepared file or generated data (one of them).
-
-    Args:
-        path: prepared `.npz` file (relative paths are relative to the spec file).
-        generate: synthetic data to generate instead.
-    """
-
-    path: str | None = None
-    generate: GeneratedData | None = None
+#: Experiment sections a sweep sets itself (the data, prepared once; each trial's
+#: output folder) and so may not search.
+RESERVED_SECTIONS = ("data", "output")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +122,6 @@ class SweepSpec:
     """A validated sweep specification (see the module docstring).
 
     Args:
-        dataset: the data source.
         experiment: the experiment every trial starts from (plain data, as in YAML).
         metric: reported metric to optimise (`val_dice`, `val_loss`, ...).
         mode: `"max"` or `"min"`.
@@ -175,7 +133,6 @@ class SweepSpec:
         source: the spec file.
     """
 
-    dataset: DatasetSpec
     experiment: dict
     metric: str
     mode: str
@@ -191,17 +148,17 @@ class SweepSpec:
         """Epochs of a trial that no scheduler stops."""
         return self.experiment_config().training.epochs
 
-    def experiment_config(self, params=None, data_path="unset.npz", out_dir="unset"):
-        """The `ExperimentConfig` of a trial with `params` (`{name: value}`)."""
-        data = apply_params(self.experiment, params or {})
-        data.setdefault("data", {})["path"] = str(data_path)
+    def experiment_config(self, params=None, out_dir="unset"):
+        """The `ExperimentConfig` of a trial with `params` (`{dotted name: value}`)."""
+        data = copy.deepcopy(self.experiment)
+        for name, value in (params or {}).items():
+            set_dotted(data, name, value, where=f"{self.source}: space.{name}")
         data.setdefault("output", {})["dir"] = str(out_dir)
-        return build_dataclass(ExperimentConfig, data, f"{self.source}: experiment")
+        return build_config(data, f"{self.source}: experiment")
 
 
 #: Top-level keys of a spec and whether they are required.
 SPEC_KEYS = {
-    "dataset": True,
     "experiment": True,
     "metric": False,
     "mode": False,
@@ -223,28 +180,6 @@ def deep_merge(base, update):
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-def apply_params(experiment, params):
-    """The experiment mapping with trial parameters (`{dotted name: value}`) set.
-
-    `model.placement.<level>` parameters together replace the placement by a mapping
-    `{level: type}`; `model.conditioning_options.<option>` set one layer option.
-    """
-    data = copy.deepcopy(experiment)
-    levels = {}
-    for name, value in params.items():
-        keys = name.split(".")
-        if keys[:2] == ["model", "placement"] and len(keys) == 3:
-            levels[keys[2]] = value
-            continue
-        node = data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
-    if levels:
-        data.setdefault("model", {})["placement"] = levels
-    return data
 
 
 def _check_choice(value, allowed, where):
@@ -277,17 +212,6 @@ def _parameter(name, entry, where):
     return Parameter(name, distribution, tuple(values))
 
 
-def _searchable_names():
-    """`{section: [keys]}` of experiment keys a parameter may name directly."""
-    sections = {}
-    for field in dataclasses.fields(ExperimentConfig):
-        if field.name == "output":
-            continue
-        keys = [f.name for f in dataclasses.fields(field.type)]
-        sections[field.name] = [k for k in keys if f"{field.name}.{k}" not in RESERVED_KEYS]
-    return sections
-
-
 def _check_parameter_name(parameter, spec, where):
     """Raise InputError unless `parameter.name` names something a trial can set."""
     from inside_keras.models.conditioning import CONDITIONING_LAYERS, CONDITIONING_NAMES
@@ -295,25 +219,20 @@ def _check_parameter_name(parameter, spec, where):
 
     keys = parameter.name.split(".")
     where = f"{where}: space.{parameter.name}"
-    sections = _searchable_names()
-    if keys[:2] == ["model", "conditioning_options"] and len(keys) == 3:
+    if keys[0] in RESERVED_SECTIONS:
+        raise InputError(
+            f"{keys[0]}.* is set by the sweep, not searched; searchable sections: model, training",
+            where,
+        )
+    set_dotted(copy.deepcopy(spec.experiment), parameter.name, parameter.values[0], where=where)
+    if keys[:2] == ["model", "conditioning_options"]:
         accepted = _conditioning_options(CONDITIONING_LAYERS)
         _check_choice(keys[2], sorted(accepted), where)
-        return
-    if keys[:2] == ["model", "placement"] and len(keys) == 3:
+    elif keys[:2] == ["model", "placement"] and len(keys) == 3:
         depth = spec.experiment_config().model.depth
         _check_choice(keys[2], level_names(depth), where)
         for value in parameter.values:
             _check_choice(value, CONDITIONING_NAMES, where)
-        return
-    if len(keys) != 2 or keys[0] not in sections or keys[1] not in sections[keys[0]]:
-        known = [f"{s}.{k}" for s, names in sections.items() for k in names]
-        raise InputError(
-            "unknown parameter; known: "
-            + ", ".join(known)
-            + ", model.conditioning_options.<option>, model.placement.<level>",
-            where,
-        )
 
 
 def _conditioning_options(layers):
@@ -345,26 +264,6 @@ def _check_parameter_values(parameter, spec, where):
                     layer(**{keys[2]: value})
                 except (TypeError, ValueError) as error:
                     raise InputError(f"value {value!r}: {error}", where) from None
-
-
-def _resolve_dataset(data, spec_path):
-    dataset = build_dataclass(DatasetSpec, data, f"{spec_path}: dataset")
-    if (dataset.path is None) == (dataset.generate is None):
-        raise InputError(
-            "give exactly one of path: FILE.npz or generate: {...}", f"{spec_path}: dataset"
-        )
-    if dataset.generate is not None:
-        where = f"{spec_path}: dataset.generate"
-        _check_choice(dataset.generate.dataset, GENERATED_DATASETS, f"{where}.dataset")
-        try:
-            dataset.generate.data_settings()
-        except InputError as error:
-            raise InputError(error.message, f"{where}.{error.source}") from None
-        return dataset
-    path = Path(dataset.path)
-    if not path.is_absolute():
-        path = Path(spec_path).parent / path
-    return dataclasses.replace(dataset, path=str(path))
 
 
 def parse_spec(data, spec_path):
@@ -404,7 +303,6 @@ def parse_spec(data, spec_path):
             f"expected a non-negative integer, got {max_failures!r}", f"{where}: max_failures"
         )
     spec = SweepSpec(
-        dataset=_resolve_dataset(data["dataset"], spec_path),
         experiment=copy.deepcopy(data["experiment"]),
         metric=data.get("metric", "val_dice"),
         mode=mode,
@@ -422,13 +320,14 @@ def parse_spec(data, spec_path):
 def check_spec(spec):
     """Cross-field checks of a `SweepSpec`; raises InputError naming the field."""
     where = spec.source
-    spec.experiment_config()  # the base experiment must itself be valid
-    for key in RESERVED_KEYS:
-        section, name = key.split(".")
-        if name in (spec.experiment.get(section) or {}):
-            raise InputError(
-                "is set by the sweep; remove it from the spec", f"{where}: experiment.{key}"
-            )
+    data = spec.experiment_config().data  # the base experiment must itself be valid
+    if "output" in spec.experiment:
+        raise InputError(
+            "is set by the sweep (one folder per trial); remove it from the spec",
+            f"{where}: experiment.output",
+        )
+    if data.path is None and data.generate is None:
+        raise InputError("give path: FILE.npz or generate: {...}", f"{where}: experiment.data")
     _check_choice(spec.search.algorithm, ALGORITHMS, f"{where}: search.algorithm")
     _check_choice(spec.scheduler.name, SCHEDULERS, f"{where}: scheduler.name")
     _positive(spec.search.num_samples, f"{where}: search.num_samples")
@@ -477,26 +376,23 @@ def check_resources(resources, where):
         )
 
 
-def load_spec(path, quick=False, overrides=None):
+def load_spec(path, quick=False, overrides=None, settings=()):
     """Read and validate a sweep spec file.
 
     Args:
         path: the YAML file.
         quick: apply the spec's `quick` section.
         overrides: a mapping merged over the spec last (command-line options).
+        settings: `section.key=value` overrides of the experiment (`--set`), applied
+            after the `quick` section.
 
     Raises:
         InputError: the file is missing, not YAML, or fails validation.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such sweep spec file", path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise InputError(f"not valid YAML ({error})".replace("\n", " "), path) from None
-    if isinstance(data, dict):
-        if quick:
-            data = deep_merge(data, data.get("quick") or {})
-        data = deep_merge(data, overrides or {})
+    data = read_yaml_mapping(path, "sweep spec file")
+    if quick:
+        data = deep_merge(data, data.get("quick") or {})
+    data = deep_merge(data, overrides or {})
+    if settings:
+        data["experiment"] = apply_overrides(data.get("experiment") or {}, settings)
     return parse_spec(data, path)

@@ -1,0 +1,129 @@
+"""The package's checkpoint format: what a run needs to continue exactly where it stopped.
+
+A checkpoint is a folder holding
+
+    state.json          `TrainingState`: finished epochs, best monitored value and its
+                        epoch, early-stopping wait, whether the run has finished, and
+                        the file names below
+    epoch_NNN.keras     the model after the last finished epoch, optimizer state included
+    epoch_MMM.keras     the model of the best epoch (the same file when it is the last)
+
+Each epoch writes the new model file atomically, then `state.json` atomically, then
+removes files `state.json` no longer names. A crash at any moment therefore leaves a
+`state.json` whose files are complete: the run continues from the last epoch whose
+state was written, and an epoch interrupted before that is run again. `train --resume`
+and a restored Ray Tune trial read the same folder (`read_checkpoint`).
+"""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+from inside_keras.atomic import write_json
+from inside_keras.errors import InputError
+
+STATE_FILE = "state.json"
+#: Version of the `state.json` layout.
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingState:
+    """Where a run stands after its last finished epoch.
+
+    Args:
+        epoch: finished epochs (also the epoch the data order continues from).
+        best: best value of the monitored metric so far (`inf` before the first epoch).
+        best_epoch: the 1-based epoch of `best` (0 before the first epoch).
+        wait: epochs since the last improvement (early stopping).
+        finished: the run ended (all epochs, or stopped early).
+        latest: model file of the last finished epoch.
+        best_model: model file of the best epoch.
+    """
+
+    epoch: int = 0
+    best: float = math.inf
+    best_epoch: int = 0
+    wait: int = 0
+    finished: bool = False
+    latest: str | None = None
+    best_model: str | None = None
+
+    def to_json(self):
+        data = dataclasses.asdict(self)
+        data["best"] = None if math.isinf(self.best) else self.best
+        return {"format": FORMAT, **data}
+
+
+def model_file(epoch):
+    """File name of the model after `epoch` finished epochs."""
+    return f"epoch_{epoch:03d}.keras"
+
+
+def write_checkpoint(folder, model, state):
+    """Save `model` as the model of `state.latest` and record `state`, atomically.
+
+    Args:
+        folder: the checkpoint folder (created if missing).
+        model: the Keras model after `state.epoch` epochs.
+        state: the new `TrainingState`; `state.latest` is the file `model` is saved to.
+    """
+    from inside_keras.atomic import atomic_path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / state.latest) as temporary:
+        model.save(temporary)
+    write_json(folder / STATE_FILE, state.to_json())
+    keep = {STATE_FILE, state.latest, state.best_model}
+    for path in folder.glob("epoch_*.keras"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+
+
+def read_state(folder):
+    """The `TrainingState` in `folder`, or None if it holds no checkpoint.
+
+    Raises:
+        InputError: `state.json` is damaged or names files that are missing.
+    """
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.pop("format") != FORMAT:
+            raise ValueError(f"format {FORMAT} expected")
+        data["best"] = math.inf if data["best"] is None else float(data["best"])
+        state = TrainingState(**data)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as error:
+        raise InputError(f"damaged checkpoint state ({error})", path) from None
+    for name in (state.latest, state.best_model):
+        if name is not None and not (Path(folder) / name).is_file():
+            raise InputError(f"damaged checkpoint: {name} is missing", folder)
+    return state
+
+
+def read_checkpoint(folder):
+    """`(model, state)` of the checkpoint in `folder` (the model compiled, with its
+    optimizer state), or `(None, None)` if the folder holds no checkpoint.
+
+    Raises:
+        InputError: the checkpoint is damaged.
+    """
+    import keras
+
+    # The package's layers, losses and metrics register themselves for loading.
+    import inside_keras.layers  # noqa: F401
+    import inside_keras.losses  # noqa: F401
+    import inside_keras.metrics  # noqa: F401
+
+    state = read_state(folder)
+    if state is None or state.latest is None:
+        return None, None
+    try:
+        model = keras.saving.load_model(Path(folder) / state.latest)
+    except Exception as error:  # Keras raises many types for a damaged file
+        raise InputError(f"cannot load the checkpoint model ({error})", folder) from None
+    return model, state

@@ -1,0 +1,258 @@
+"""How each dataset's reproduction is scored, tabled and illustrated.
+
+`evaluation_of(name)` returns the `Evaluation` a reproduction spec names:
+
+- `clevr-seg`: the mean ± std per-image test Dice; figures show the first test
+  images with their quadrant.
+- `acdc`: the challenge's way (`inside_keras.data.acdc_evaluation`): predicted slices
+  go back into volumes at the source spacing; Dice and HD95 for RV, MYO and LV at ED
+  and ES. Each method's row in `results.json` holds:
+
+      dice, dice_std      mean Dice over the 3 structures x 2 phases (each the mean
+                          over test volumes); std over volumes of their mean Dice
+      hd95_mm             mean HD95 over the structures and phases where it is defined
+      structures          {RV|MYO|LV: {dice, hd95_mm}}, means over both phases
+      phases              {ED|ES: {dice, hd95_mm}}, means over the three structures
+      challenge           {ED|ES: {RV|MYO|LV: {dice_mean, dice_std, hd95_mean_mm,
+                          hd95_std_mm, volumes, hd95_undefined}}}: the challenge table
+      slice_dice          mean per-slice foreground Dice on the prepared grid
+
+  HD95 values that are undefined for every volume (a structure never predicted) are
+  `null`; `results.md` adds the challenge table of each method. Figures show ED and
+  ES slices at base, middle and apex of the first test patient.
+"""
+
+import numpy as np
+
+from inside_keras.data.acdc import PHASES
+from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
+from inside_keras.errors import InputError
+
+#: CLEVR-Seg test samples shown in the attention figures.
+FIGURE_SAMPLES = 6
+#: ACDC slice positions (0 base, 1 apex) shown in the figures, at ED and at ES.
+FIGURE_POSITIONS = (0.0, 0.5, 1.0)
+#: Challenge-table fields kept per phase and structure in `results.json`.
+CHALLENGE_FIELDS = (
+    "dice_mean",
+    "dice_std",
+    "hd95_mean_mm",
+    "hd95_std_mm",
+    "volumes",
+    "hd95_undefined",
+)
+
+
+class Evaluation:
+    """How one dataset's test predictions are scored, tabled and illustrated."""
+
+    def score(self, labels, test, data):
+        """Scores of predicted `labels` `(N, H, W)` of the `test` arrays, given the
+        reproduction's `PreparedData`.
+
+        Returns:
+            A JSON-ready dict starting with `"dice"` (the headline test Dice in [0, 1])
+            and `"dice_std"`.
+        """
+        raise NotImplementedError
+
+    def figure_samples(self, test):
+        """`(indices, titles)`: the test samples shown in the figures and their row titles."""
+        raise NotImplementedError
+
+    def describe(self, config):
+        """The shared experiment `config` in words, for the line above the results table."""
+        raise NotImplementedError
+
+    def table_columns(self):
+        """Extra columns of the results table: `(header, function of a method's row)`."""
+        return ()
+
+    def markdown_details(self, results):
+        """Lines of Markdown written after the results table."""
+        return []
+
+
+class ClevrSegEvaluation(Evaluation):
+    """CLEVR-Seg with the coordinates condition: per-image Dice."""
+
+    def score(self, labels, test, data):
+        from inside_keras.evaluation import dice_scores, truth_labels
+
+        scores = dice_scores(labels, truth_labels(test), num_classes=1)
+        return {"dice": scores["dice"], "dice_std": float(np.std(scores["per_image"]))}
+
+    def figure_samples(self, test):
+        from inside_keras.data.clevr_seg import CONDITIONS
+
+        indices = np.arange(min(FIGURE_SAMPLES, len(test["x"])))
+        titles = [
+            CONDITIONS["coordinates"][int(test["z"][i].argmax())].replace("_", " ") for i in indices
+        ]
+        return indices, titles
+
+    def describe(self, config):
+        data = _data_words(config, "images")
+        return f"{data}, {config.model.architecture}, up to {config.training.epochs} epochs"
+
+
+class ACDCEvaluation(Evaluation):
+    """ACDC (or phantoms) scored per volume like the challenge (see the module docstring)."""
+
+    def score(self, labels, test, data):
+        from inside_keras.data.acdc_evaluation import evaluate
+        from inside_keras.evaluation import dice_scores, truth_labels
+
+        row = challenge_scores(evaluate(labels, test, data.source))
+        row["slice_dice"] = dice_scores(labels, truth_labels(test), num_classes=4)["dice"]
+        return row
+
+    def figure_samples(self, test):
+        patient = sorted(set(test["patient"].tolist()))[0]
+        indices, titles = [], []
+        for phase_id, phase in enumerate(PHASES):
+            chosen = np.flatnonzero((test["patient"] == patient) & (test["phase"] == phase_id))
+            positions = test["slice_position"][chosen]
+            for target in FIGURE_POSITIONS:
+                index = int(chosen[np.argmin(np.abs(positions - target))])
+                indices.append(index)
+                titles.append(f"{phase}, position {test['slice_position'][index]:.2f}")
+        return np.array(indices), titles
+
+    def describe(self, config):
+        model = config.model
+        return (
+            f"{_data_words(config, 'patients')}, U-Net depth {model.depth} with "
+            f"{model.base_filters} base filters and the conditioning in the "
+            f"{model.placement}, up to {config.training.epochs} epochs; Dice and HD95 per "
+            "volume at the source spacing, mean over RV, MYO, LV at ED and ES"
+        )
+
+    def table_columns(self):
+        columns = [
+            (f"{s} Dice", lambda row, s=s: _format(row["structures"][s]["dice"], 3))
+            for s in TABLE_STRUCTURES
+        ]
+        return columns + [("HD95 (mm)", lambda row: _format(row["hd95_mm"], 2))]
+
+    def markdown_details(self, results):
+        lines = []
+        for method, row in results["methods"].items():
+            volumes = row["challenge"][PHASES[0]][TABLE_STRUCTURES[0]]["volumes"]
+            lines += [f"### {method}", "", *challenge_markdown(row["challenge"]), ""]
+            lines.append(f"{volumes} test patients, mean ± std per volume.")
+            cells = [cell for phase in row["challenge"].values() for cell in phase.values()]
+            undefined = sum(cell["hd95_undefined"] for cell in cells)
+            if undefined:
+                lines.append(
+                    f"HD95 undefined (one mask empty) for {undefined} volume-structures, left out."
+                )
+            lines.append("")
+        return lines[:-1]
+
+
+EVALUATIONS = {"clevr-seg": ClevrSegEvaluation, "acdc": ACDCEvaluation}
+
+
+def evaluation_of(name):
+    """The `Evaluation` named by a reproduction spec."""
+    if name not in EVALUATIONS:
+        raise InputError(f"got {name!r}; allowed: {', '.join(EVALUATIONS)}", "evaluation")
+    return EVALUATIONS[name]()
+
+
+def _data_words(config, unit):
+    """The data of an experiment config in words."""
+    data = config.data
+    if data.generate is None:
+        return f"data {data.path}"
+    generate = data.generate
+    if generate.source is not None:
+        return (
+            f"patients of {generate.source}, slices of {generate.size}px at {generate.spacing:g} mm"
+        )
+    if generate.dataset == "acdc":
+        return (
+            f"{generate.patients} phantom patients, slices of {generate.size}px at "
+            f"{generate.spacing:g} mm"
+        )
+    return f"{generate.images} {unit} of {generate.size}px"
+
+
+def _number(value):
+    """A number for JSON: counts stay int, NaN becomes None."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _nanmean(values):
+    values = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def challenge_scores(result):
+    """The JSON row of one method from an `EvaluationResult` (see the module docstring)."""
+    summary = {(s["phase"], s["structure"]): s for s in result.summary()}
+    volumes = {}
+    for row in result.rows:
+        volumes.setdefault((row["patient"], row["phase"]), []).append(row["dice"])
+
+    def mean_of(keys, field):
+        return _number(_nanmean([summary[key][field] for key in keys]))
+
+    return {
+        "dice": mean_of(summary, "dice_mean"),
+        "dice_std": float(np.std([np.mean(d) for d in volumes.values()])),
+        "hd95_mm": mean_of(summary, "hd95_mean_mm"),
+        "structures": {
+            structure: {
+                "dice": mean_of([(p, structure) for p in PHASES], "dice_mean"),
+                "hd95_mm": mean_of([(p, structure) for p in PHASES], "hd95_mean_mm"),
+            }
+            for structure in TABLE_STRUCTURES
+        },
+        "phases": {
+            phase: {
+                "dice": mean_of([(phase, s) for s in TABLE_STRUCTURES], "dice_mean"),
+                "hd95_mm": mean_of([(phase, s) for s in TABLE_STRUCTURES], "hd95_mean_mm"),
+            }
+            for phase in PHASES
+        },
+        "challenge": {
+            phase: {
+                structure: {
+                    field: _number(summary[(phase, structure)][field]) for field in CHALLENGE_FIELDS
+                }
+                for structure in TABLE_STRUCTURES
+            }
+            for phase in PHASES
+        },
+    }
+
+
+def _mean_std(mean, std, digits):
+    return "n/a" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def challenge_markdown(challenge):
+    """The challenge table of one method (its `"challenge"` entry) as Markdown lines."""
+    header = ["Structure"] + [f"{phase} Dice" for phase in PHASES]
+    header += [f"{phase} HD95 (mm)" for phase in PHASES]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for structure in TABLE_STRUCTURES:
+        cells = [structure]
+        for mean_key, std_key, digits in (
+            ("dice_mean", "dice_std", 3),
+            ("hd95_mean_mm", "hd95_std_mm", 2),
+        ):
+            for phase in PHASES:
+                entry = challenge[phase][structure]
+                cells.append(_mean_std(entry[mean_key], entry[std_key], digits))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _format(value, digits):
+    return "n/a" if value is None else f"{value:.{digits}f}"
