@@ -12,7 +12,8 @@ Each epoch writes the new model file atomically, then `state.json` atomically, t
 removes files `state.json` no longer names. A crash at any moment therefore leaves a
 `state.json` whose files are complete: the run continues from the last epoch whose
 state was written, and an epoch interrupted before that is run again. `train --resume`
-and a restored Ray Tune trial read the same folder (`read_checkpoint`).
+and a restored Ray Tune trial read the same folder (`read_checkpoint`); every model
+file the package writes loads through `load_model`.
 """
 
 import dataclasses
@@ -112,18 +113,32 @@ def read_checkpoint(folder):
     Raises:
         InputError: the checkpoint is damaged.
     """
+    state = read_state(folder)
+    if state is None or state.latest is None:
+        return None, None
+    return load_model(Path(folder) / state.latest), state
+
+
+def load_model(path):
+    """A `.keras` model written by this package (any backend), compiled as it was saved.
+
+    Imports the package's layers, losses and metrics first: they register themselves
+    with Keras, which needs them to rebuild the model.
+
+    Raises:
+        InputError: no such file, or a file Keras cannot load.
+    """
     import keras
 
-    # The package's layers, losses and metrics register themselves for loading.
     import inside_keras.layers  # noqa: F401
     import inside_keras.losses  # noqa: F401
     import inside_keras.metrics  # noqa: F401
 
-    state = read_state(folder)
-    if state is None or state.latest is None:
-        return None, None
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such model file", path)
     try:
-        model = keras.saving.load_model(Path(folder) / state.latest)
-    except Exception as error:  # Keras raises many types for a damaged file
-        raise InputError(f"cannot load the checkpoint model ({error})", folder) from None
-    return model, state
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged or foreign file
+        message = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise InputError(f"cannot load the model ({message})", path) from None

@@ -1,32 +1,90 @@
-"""`reproduce clevr-seg` end to end on a tiny synthetic set: files, contract, reuse."""
+"""`reproduce` end to end from a spec file, as a user runs it: contract, learning, reuse."""
 
 import json
+import subprocess
 
-from inside_keras.reproduce import METHODS, ReproduceSettings, reproduce_clevr_seg
+import pytest
+import yaml
 
-TINY = ReproduceSettings(images=30, size=32, epochs=1, batch_size=8)
+from inside_keras.reproduce.spec import BUILT_IN, load_reproduction
+from tests.runs import CLI, tiny_dataset
+
+METHODS = ["baseline", "film", "guide_me", "inside"]
 
 
-def test_reproduce_writes_the_results_contract(tmp_path):
-    out, data = tmp_path / "out", tmp_path / "data"
-    results = reproduce_clevr_seg(TINY, out, data, workers=1, jobs=2, verbose=0)
+def tiny_spec(tmp_path, **training):
+    """A CLEVR-Seg-scored reproduction on the tiny quadrant task (`tests.runs`)."""
+    data = tiny_dataset(tmp_path / "quadrants.npz", n=160, size=16)
+    spec = {
+        "evaluation": "clevr-seg",
+        "experiment": {
+            "data": {"path": str(data)},
+            "model": {"architecture": "encoder_decoder"},
+            "training": {"epochs": 6, "batch_size": 16, "learning_rate": 0.01, **training},
+        },
+        "methods": {
+            name: {"model.conditioning": name.replace("baseline", "none")} for name in METHODS
+        },
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_built_in_specs_differ_only_in_the_conditioning():
+    for path in sorted(BUILT_IN.glob("*.yaml")):
+        spec = load_reproduction(path)
+        assert list(spec.methods) == METHODS
+        configs = [spec.method_config(m, "out") for m in METHODS]
+        for config in configs:
+            assert config.training == configs[0].training and config.data == configs[0].data
+            assert config.model.architecture == configs[0].model.architecture
+
+
+def test_reproduce_writes_the_contract_learns_and_reuses_runs(tmp_path):
+    out = tmp_path / "out"
+    command = [*CLI, "reproduce", "clevr-seg", "--config", str(tiny_spec(tmp_path))]
+    command += ["--out", str(out), "--data", str(tmp_path / "data"), "--jobs", "2"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
     saved = json.loads((out / "results.json").read_text())
-    assert saved == json.loads(json.dumps(results))
     assert saved["dataset"] == "clevr-seg" and saved["loss"] == "bce_dice"
-    assert list(saved["methods"]) == ["baseline", "film", "guide_me", "inside"] == list(METHODS)
-    for row in saved["methods"].values():
-        assert 0.0 <= row["dice"] <= 1.0 and row["epochs"] == 1
+    assert list(saved["methods"]) == METHODS
+    dice = {name: row["dice"] for name, row in saved["methods"].items()}
+    # Only the condition says which quadrant is the target: conditioning must help.
+    assert min(dice["film"], dice["guide_me"], dice["inside"]) > dice["baseline"] + 0.1, dice
+    assert dice["inside"] > 0.3, dice
     table = (out / "results.md").read_text()
     assert all(f"| {name} |" in table for name in METHODS)
     assert (out / "attention_inside.png").is_file() and (out / "attention_guide_me.png").is_file()
-    for name in METHODS:
-        assert (out / name / "model.keras").is_file()
+    assert not (out / "attention_film.png").exists()
 
-    for name in METHODS:
-        assert "trained 1 epoch(s)" in (out / "logs" / f"{name}.log").read_text()
-
-    # A second call reuses the data and the finished runs: no training, same numbers.
+    # A second run reuses the finished runs: no training, same numbers.
     stamps = {name: (out / name / "model.keras").stat().st_mtime_ns for name in METHODS}
-    again = reproduce_clevr_seg(TINY, out, data, workers=1, jobs=2, verbose=0)
-    assert again == results
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((out / "results.json").read_text())["methods"] == saved["methods"]
     assert stamps == {name: (out / name / "model.keras").stat().st_mtime_ns for name in METHODS}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--set", "training.epochs=0"], "training.epochs: must be at least 1, got 0"),
+        (["--set", "training.epoch=1"], "no key 'epoch' in training"),
+        (["--jobs", "0"], "--jobs: must be at least 1, got 0"),
+        (["--config", "{tmp}/missing.yaml"], "missing.yaml: no such reproduction spec file"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, arguments, expected):
+    arguments = [a.format(tmp=tmp_path) for a in arguments]
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [*CLI, "reproduce", "clevr-seg", "--quick", "--out", str(out), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and expected in run.stderr, run.stderr
+    assert not out.exists()

@@ -1,41 +1,55 @@
 """`reproduce acdc` end to end on a few tiny phantoms: files, contract, challenge table."""
 
 import json
+import subprocess
 
 import pytest
+import yaml
 
-from inside_keras.cli import main
 from inside_keras.data.acdc import PHASES
 from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
-from inside_keras.errors import InputError
-from inside_keras.reproduce import METHODS, ACDCSettings, reproduce_acdc
-from inside_keras.reproduce.acdc import CHALLENGE_FIELDS
+from inside_keras.reproduce.datasets import CHALLENGE_FIELDS
+from tests.runs import CLI
 
-#: Four phantoms (two train, one val, one test patient), 32x32 slices at 5 mm, 1 epoch.
-TINY = ACDCSettings(
-    patients=4,
-    size=32,
-    spacing=5.0,
-    epochs=1,
-    depth=2,
-    base_filters=4,
-    batch_size=8,
-    val_fraction=0.25,
-    test_fraction=0.25,
-)
+METHODS = ["baseline", "film", "guide_me", "inside"]
+
+
+def tiny_acdc_spec(tmp_path, patients=5):
+    """Phantoms (three train, one val, one test patient), 32x32 slices at 5 mm."""
+    generate = {"dataset": "acdc", "patients": patients, "size": 32, "spacing": 5.0}
+    generate.update(val_fraction=0.2, test_fraction=0.2)
+    spec = {
+        "evaluation": "acdc",
+        "experiment": {
+            "data": {"generate": generate},
+            "model": {"architecture": "unet", "depth": 2, "base_filters": 8},
+            "training": {"epochs": 4, "batch_size": 8, "learning_rate": 0.003, "loss": "ce_dice"},
+        },
+        "methods": {m: {"model.conditioning": m.replace("baseline", "none")} for m in METHODS},
+    }
+    path = tmp_path / "tiny_acdc.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _reproduce(tmp_path, spec, out):
+    command = [*CLI, "reproduce", "acdc", "--config", str(spec), "--out", str(out)]
+    command += ["--data", str(tmp_path / "data"), "--jobs", "2"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
 
 
 def test_reproduce_acdc_writes_the_results_contract(tmp_path):
-    out, data = tmp_path / "out", tmp_path / "data"
-    results = reproduce_acdc(TINY, out, data, jobs=2, verbose=0)
+    out = tmp_path / "out"
+    run = _reproduce(tmp_path, tiny_acdc_spec(tmp_path), out)
+    assert run.returncode == 0, run.stderr[-3000:]
     saved = json.loads((out / "results.json").read_text())
-    assert saved == json.loads(json.dumps(results))
     assert saved["dataset"] == "acdc" and saved["loss"] == "ce_dice"
-    assert saved["settings"]["patients"] == 4 and saved["source"].endswith("phantoms_4_seed0")
-    assert list(saved["methods"]) == ["baseline", "film", "guide_me", "inside"] == list(METHODS)
+    assert saved["experiment"]["data"]["generate"]["patients"] == 5
+    assert saved["source"].endswith("phantoms_5_seed0")
+    assert list(saved["methods"]) == METHODS
     for row in saved["methods"].values():
         assert 0.0 <= row["dice"] <= 1.0 and 0.0 <= row["slice_dice"] <= 1.0
-        assert row["epochs"] == 1 and row["train_seconds"] > 0
+        assert row["epochs"] == 4 and row["train_seconds"] > 0
         assert set(row["challenge"]) == set(PHASES) == set(row["phases"])
         assert set(row["structures"]) == set(TABLE_STRUCTURES)
         cells = [row["challenge"][p][s] for p in PHASES for s in TABLE_STRUCTURES]
@@ -44,9 +58,12 @@ def test_reproduce_acdc_writes_the_results_contract(tmp_path):
         dice = [cell["dice_mean"] for cell in cells]
         assert row["dice"] == pytest.approx(sum(dice) / len(dice))
         assert row["hd95_mm"] is None or row["hd95_mm"] >= 0
+        # Four epochs on three phantoms find the heart (Dice 0.29-0.40 measured on JAX);
+        # an empty or random prediction scores near 0.
+        assert row["dice"] > 0.15, saved["methods"]
 
     table = (out / "results.md").read_text()
-    assert "Test Dice on acdc" in table and "4 phantom patients" in table
+    assert "Test Dice on acdc" in table and "5 phantom patients" in table
     assert "| method | test Dice (mean ± std) | LV Dice | RV Dice | MYO Dice | HD95 (mm) |" in table
     for name in METHODS:
         assert f"| {name} |" in table and f"### {name}" in table
@@ -57,18 +74,13 @@ def test_reproduce_acdc_writes_the_results_contract(tmp_path):
     assert "conditioning: inside" in (out / "logs" / "inside.yaml").read_text()
 
 
-def test_reproduce_acdc_settings_are_checked():
-    with pytest.raises(InputError, match="size: must be divisible by 2\\*\\*depth = 8"):
-        ACDCSettings(patients=4, size=36, spacing=5.0, epochs=1, depth=3)
-    with pytest.raises(InputError, match="epochs: must be at least 1, got 0"):
-        ACDCSettings(patients=4, size=32, spacing=5.0, epochs=0)
-
-
 def test_reproduce_acdc_refuses_too_few_patients_for_every_split(tmp_path):
-    two = ACDCSettings(patients=2, size=32, spacing=5.0, epochs=1, depth=2)
-    with pytest.raises(InputError, match=r"no samples in split\(s\) \['val', 'test'\]"):
-        reproduce_acdc(two, tmp_path / "out", tmp_path / "data", verbose=0)
-    assert not (tmp_path / "out").exists()
+    out = tmp_path / "out"
+    run = _reproduce(tmp_path, tiny_acdc_spec(tmp_path, patients=2), out)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "no samples in split(s) ['val', 'test']" in run.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -77,13 +89,22 @@ def test_reproduce_acdc_refuses_too_few_patients_for_every_split(tmp_path):
         (["--source", "{tmp}/missing"], "missing/training: no such folder"),
         (["--source", "{tmp}"], "training: no such folder"),
         (["--jobs", "0"], "--jobs: must be at least 1, got 0"),
+        (["--config", "{spec}"], "is a clevr-seg reproduction; run it with reproduce clevr-seg"),
     ],
 )
-def test_reproduce_acdc_bad_input_is_one_line(tmp_path, capsys, arguments, expected):
-    arguments = [a.format(tmp=tmp_path) for a in arguments]
+def test_reproduce_acdc_bad_input_is_one_line(tmp_path, arguments, expected):
+    from inside_keras.reproduce.spec import built_in_spec
+
+    spec = built_in_spec("clevr-seg", quick=True)
+    arguments = [a.format(tmp=tmp_path, spec=spec) for a in arguments]
     out = tmp_path / "out"
-    assert main(["reproduce", "acdc", "--quick", "--out", str(out), *arguments]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and expected in error
-    assert error.startswith("inside-keras reproduce: error:")
+    run = subprocess.run(
+        [*CLI, "reproduce", "acdc", "--quick", "--out", str(out), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and expected in run.stderr, run.stderr
+    assert run.stderr.startswith("inside-keras reproduce: error:")
     assert not out.exists()

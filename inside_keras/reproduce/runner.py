@@ -157,7 +157,7 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
 
     import keras
 
-    from inside_keras.checkpoint import read_state
+    from inside_keras.checkpoint import load_model, read_state
     from inside_keras.evaluation import predict_arrays, to_labels
     from inside_keras.reproduce.datasets import evaluation_of
     from inside_keras.training import CHECKPOINT_DIR, MODEL_FILE
@@ -187,7 +187,7 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
     indices, titles = evaluation.figure_samples(test)
     for method, config in configs.items():
         run_dir = Path(config.output.dir)
-        model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
+        model = load_model(run_dir / MODEL_FILE)
         labels = to_labels(predict_arrays(model, test))
         row = evaluation.score(labels, test, data)
         row["epochs"] = read_state(run_dir / CHECKPOINT_DIR).epoch

@@ -7,8 +7,8 @@ import yaml
 from inside_keras.sweep.spec import deep_merge
 
 SMALL_SPEC = {
-    "dataset": {"path": "data.npz"},
     "experiment": {
+        "data": {"path": "data.npz"},
         "model": {"architecture": "unet", "depth": 2, "base_filters": 4, "norm": None},
         "training": {"epochs": 3, "batch_size": 8, "learning_rate": 0.01},
     },
@@ -29,7 +29,7 @@ SMALL_SPEC = {
 def write_spec(folder, data_path, changes=None, spec=None):
     """Write `SMALL_SPEC` (or `spec`) with `changes` merged in to `folder/spec.yaml`."""
     data = deep_merge(copy.deepcopy(spec or SMALL_SPEC), changes or {})
-    data["dataset"] = {"path": str(data_path)}
+    data["experiment"]["data"] = {"path": str(data_path)}
     path = folder / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

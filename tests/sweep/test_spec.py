@@ -9,7 +9,7 @@ import pytest
 
 from inside_keras.cli import main
 from inside_keras.errors import InputError
-from inside_keras.sweep.spec import apply_params, load_spec, parse_spec
+from inside_keras.sweep.spec import load_spec, parse_spec
 from tests.sweep.specs import SMALL_SPEC, write_spec
 
 SEARCH = Path(__file__).resolve().parents[2] / "search"
@@ -41,26 +41,28 @@ def test_quick_section_and_overrides_merge(tmp_path):
     assert quick.experiment_config().model.depth == 2  # kept from the base
     overridden = load_spec(spec_path, quick=True, overrides={"search": {"num_samples": 7}})
     assert overridden.search.num_samples == 7
+    settings = ["training.epochs=4", "model.conditioning_options.sigma_scale=0.5"]
+    overridden = load_spec(spec_path, quick=True, settings=settings)
+    assert overridden.max_epochs == 4
+    assert overridden.experiment_config().model.conditioning_options == {"sigma_scale": 0.5}
 
 
 def test_trial_config_from_params():
     spec = parse_spec(copy.deepcopy(SMALL_SPEC), "spec.yaml")
     config = spec.experiment_config(
-        {"model.placement": "all", "model.conditioning_options.kernel": "laplace"},
-        "d.npz",
-        "out",
+        {"model.placement": "all", "model.conditioning_options.kernel": "laplace"}, "out"
     )
     assert config.model.placement == "all"
     assert config.model.conditioning_options == {"kernel": "laplace"}
-    assert (config.data.path, config.output.dir, config.model.depth) == ("d.npz", "out", 2)
+    assert (config.data.path, config.output.dir, config.model.depth) == ("data.npz", "out", 2)
 
 
 def test_per_level_types_make_the_placement():
-    data = apply_params(
-        {"model": {"placement": "bottleneck"}},
-        {"model.placement.enc0": "film", "model.placement.dec0": "inside"},
+    spec = parse_spec(copy.deepcopy(SMALL_SPEC), "spec.yaml")
+    config = spec.experiment_config(
+        {"model.placement.enc0": "film", "model.placement.dec0": "inside"}
     )
-    assert data["model"]["placement"] == {"enc0": "film", "dec0": "inside"}
+    assert config.model.placement == {"enc0": "film", "dec0": "inside"}
 
 
 def _error(changes, delete=()):
@@ -76,8 +78,10 @@ def _error(changes, delete=()):
 
 def test_unknown_parameter_name_lists_the_known_ones():
     message = _error({"space": {"model.sigma": {"choice": [1, 2]}}})
-    assert "space.model.sigma: unknown parameter" in message
-    assert "training.learning_rate" in message and "model.placement.<level>" in message
+    assert "space.model.sigma: no key 'sigma' in model; known keys:" in message
+    assert "'base_filters'" in message and "'conditioning_options'" in message
+    message = _error({"space": {"data.generate.size": {"choice": [1, 2]}}})
+    assert "data.* is set by the sweep, not searched" in message
 
 
 def test_unknown_layer_option_and_level():
@@ -123,14 +127,20 @@ def test_values_are_checked_by_the_config_and_the_layers():
         ({"resources": {"gpus_per_trial": 1.5}}, "fraction in [0, 1] or a whole number"),
         ({"resources": {"cpus": 2}}, "unknown key(s) ['cpus']"),
         ({"experiment": {"output": {"dir": "x"}}}, "is set by the sweep"),
-        ({"dataset": {}}, "give exactly one of path"),
-        ({"dataset": {"generate": {"dataset": "mnist"}}}, "allowed: clevr-seg, acdc"),
+        ({"experiment": {"model": {}}}, "experiment.data: give path: FILE.npz or generate"),
         (
-            {"dataset": {"generate": {"dataset": "acdc", "spacing": 0}}},
-            "dataset.generate.spacing: must be positive, got 0",
+            {"experiment": {"data": {"generate": {"dataset": "mnist"}}}},
+            "allowed: clevr-seg, acdc",
         ),
-        ({"dataset": {"generate": {"images": -5}}}, "dataset.generate.images: must be positive"),
-        ({"budget": 3}, "unknown key(s) ['budget']"),
+        (
+            {"experiment": {"data": {"generate": {"dataset": "acdc", "spacing": 0}}}},
+            "experiment.data.generate.spacing: must be a positive finite number, got 0.0",
+        ),
+        (
+            {"experiment": {"data": {"generate": {"images": -5}}}},
+            "experiment.data.generate.images: must be at least 1",
+        ),
+        ({"dataset": {"path": "x.npz"}}, "unknown key(s) ['dataset']"),
     ],
 )
 def test_bad_specs(changes, expected):
@@ -145,7 +155,7 @@ def test_placement_and_per_level_together():
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        ({"space": {"model.kernel": {"choice": ["gaussian"]}}}, "unknown parameter"),
+        ({"space": {"model.kernel": {"choice": ["gaussian"]}}}, "no key 'kernel' in model"),
         ({"space": {"training.learning_rate": {"choice": []}}}, "non-empty list"),
     ],
 )
