@@ -30,8 +30,8 @@ from inside_keras.config import config_to_dict, save_config
 from inside_keras.data.batching import ConditionedBatches
 from inside_keras.data.prepared import load_prepared, select_split
 from inside_keras.errors import InputError
+from inside_keras.evaluation.keras_metrics import dice_metrics
 from inside_keras.losses import get_loss
-from inside_keras.metrics import dice_metrics
 from inside_keras.models import encoder_decoder, unet
 
 ARCHITECTURES = ("encoder_decoder", "unet")

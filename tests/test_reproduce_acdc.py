@@ -6,10 +6,9 @@ import pytest
 
 from inside_keras.cli import main
 from inside_keras.data.acdc import PHASES
-from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
 from inside_keras.errors import InputError
+from inside_keras.evaluation.acdc import CHALLENGE_FIELDS, TABLE_STRUCTURES
 from inside_keras.reproduce import METHODS, ACDCSettings, reproduce_acdc
-from inside_keras.reproduce.acdc import CHALLENGE_FIELDS
 
 #: Four phantoms (two train, one val, one test patient), 32x32 slices at 5 mm, 1 epoch.
 TINY = ACDCSettings(

@@ -84,10 +84,9 @@ class ClevrSegReproduction(Reproduction):
         return ModelConfig(architecture="encoder_decoder", conditioning=METHODS[method])
 
     def score(self, labels, test, data):
-        from inside_keras.evaluation import dice_scores, truth_labels
+        from inside_keras.evaluation.clevr_seg import scores
 
-        scores = dice_scores(labels, truth_labels(test), num_classes=1)
-        return {"dice": scores["dice"], "dice_std": float(np.std(scores["per_image"]))}
+        return scores(labels, test)
 
     def figure_samples(self, test):
         indices = np.arange(min(FIGURE_SAMPLES, len(test["x"])))

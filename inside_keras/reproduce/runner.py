@@ -178,7 +178,7 @@ def write_results(out_dir, results, reproduction):
 
 
 def _plot_attention(model, test, labels, indices, titles, out_path):
-    from inside_keras.evaluation import truth_labels
+    from inside_keras.evaluation.predict import truth_labels
     from inside_keras.models import attention_model
     from inside_keras.plots import plot_samples
 
@@ -223,7 +223,7 @@ def run_reproduction(reproduction, out_dir, data_dir, jobs=None, verbose=1):
 
     import keras
 
-    from inside_keras.evaluation import predict_arrays, to_labels
+    from inside_keras.evaluation.predict import predict_arrays, to_labels
     from inside_keras.training import LOG_FILE, MODEL_FILE, finished_epochs
 
     configs = {m: reproduction.method_config(m, data, out_dir) for m in METHODS}
