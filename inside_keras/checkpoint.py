@@ -130,9 +130,9 @@ def load_model(path):
     """
     import keras
 
+    import inside_keras.evaluation.keras_metrics  # noqa: F401
     import inside_keras.layers  # noqa: F401
     import inside_keras.losses  # noqa: F401
-    import inside_keras.metrics  # noqa: F401
 
     path = Path(path)
     if not path.is_file():

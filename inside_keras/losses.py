@@ -11,7 +11,8 @@ are `keras.losses.binary_focal_crossentropy`, `categorical_focal_crossentropy`,
 `binary_crossentropy` and `categorical_crossentropy`. What Keras lacks is
 written here: `keras.losses.Dice` sums over the whole batch unless given the
 (rank-dependent) spatial axes, has no smoothing (an empty target and an empty
-prediction score a loss of 1) and needs one-hot targets.
+prediction score a loss of 1) and needs one-hot targets. The Dice term is
+`inside_keras.evaluation.soft_dice`, the formula of the Keras Dice metric too.
 
 Losses can be selected by name with `get_loss`: `"dice"`, `"focal"`,
 `"bce_dice"` and `"ce_dice"` (the same loss: binary cross-entropy for one
@@ -22,15 +23,13 @@ with the paper's focal loss INSIDE stayed all-background for 8 epochs.
 import keras
 from keras import ops
 
+from inside_keras.evaluation.soft_dice import soft_dice
 from inside_keras.targets import one_hot_targets, spatial_axes
 
 
-def soft_dice(y_true, y_pred, smooth=1.0):
-    """Per-image, per-class soft Dice `(2 |t p| + s) / (|t| + |p| + s)`, shape `(batch, C)`."""
-    axes = spatial_axes(y_pred)
-    intersection = ops.sum(y_true * y_pred, axis=axes)
-    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)
-    return (2.0 * intersection + smooth) / (total + smooth)
+def _mean_soft_dice(y_true, y_pred, smooth):
+    """Soft Dice per image, averaged over classes: shape `(batch,)`."""
+    return ops.mean(soft_dice(y_true, y_pred, spatial_axes(y_pred), smooth), axis=-1)
 
 
 def _check_non_negative(loss_name, **values):
@@ -64,7 +63,7 @@ class DiceLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = one_hot_targets(y_true, y_pred)
-        return 1.0 - ops.mean(soft_dice(y_true, y_pred, self.smooth), axis=-1)
+        return 1.0 - _mean_soft_dice(y_true, y_pred, self.smooth)
 
     def get_config(self):
         return {**super().get_config(), "smooth": self.smooth}
@@ -162,7 +161,7 @@ class DiceCrossEntropyLoss(keras.losses.Loss):
         else:
             pixels = keras.losses.categorical_crossentropy(y_true, y_pred)
         cross_entropy = ops.mean(pixels, axis=spatial_axes(y_pred))
-        dice = ops.mean(soft_dice(y_true, y_pred, self.smooth), axis=-1)
+        dice = _mean_soft_dice(y_true, y_pred, self.smooth)
         return self.ce_weight * cross_entropy + self.dice_weight * (1.0 - dice)
 
     def get_config(self):

@@ -112,8 +112,8 @@ def build_model(model_config, input_shape, condition_dim, num_classes):
 
 def compile_model(model, training_config, num_classes):
     """Adam with the configured learning rate, the configured loss, Dice metrics."""
+    from inside_keras.evaluation.keras_metrics import dice_metrics
     from inside_keras.losses import get_loss
-    from inside_keras.metrics import dice_metrics
 
     try:
         loss = get_loss(training_config.loss)

@@ -4,7 +4,8 @@ import numpy as np
 from PIL import Image
 
 from inside_keras.cli import main
-from inside_keras.data.prepared import load_prepared, select_split
+from inside_keras.data.prepared import load_prepared, save_prepared, select_split
+from inside_keras.models import unet
 
 
 def _data_path(finished_run):
@@ -29,6 +30,41 @@ def test_evaluate_prints_dice_and_writes_csv(finished_run, tmp_path, capsys):
     rows = csv_path.read_text().strip().splitlines()
     assert rows[0] == "name,dice" and len(rows) == 9
     assert abs(np.mean([float(r.split(",")[1]) for r in rows[1:]]) - dice) < 1e-4
+
+
+def _three_class_data(path):
+    """Class ids 0..3 in train, only 0..2 in the test split."""
+    rng = np.random.default_rng(0)
+    split = np.array(["train"] * 2 + ["test"] * 4)
+    y = rng.integers(0, 4, (6, 8, 8)).astype(np.uint8)
+    y[split == "test"] = np.minimum(y[split == "test"], 2)
+    save_prepared(
+        path,
+        x=rng.random((6, 8, 8, 1), dtype=np.float32),
+        y=y,
+        z=np.eye(2, dtype=np.float32)[rng.integers(0, 2, 6)],
+        split=split,
+        name=np.array([f"s{i}" for i in range(6)]),
+    )
+    return path
+
+
+def test_evaluate_takes_the_classes_from_the_model(tmp_path, capsys):
+    data = _three_class_data(tmp_path / "data.npz")
+    unet((8, 8, 1), 4, 2, depth=1, base_filters=2).save(tmp_path / "model.keras")
+    assert main(["evaluate", "--model", str(tmp_path / "model.keras"), "--data", str(data)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("test: 4 samples, mean per-image Dice")
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["dice_1", "dice_2", "dice_3"]
+
+
+def test_evaluate_refuses_labels_the_model_cannot_predict(tmp_path, capsys):
+    data = _three_class_data(tmp_path / "data.npz")
+    unet((8, 8, 1), 1, 2, depth=1, base_filters=2).save(tmp_path / "model.keras")
+    assert main(["evaluate", "--model", str(tmp_path / "model.keras"), "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(data) in err[0]
+    assert "class ids up to 2; the model is binary (one output channel)" in err[0]
 
 
 def test_predict_writes_masks_and_attention(finished_run, tmp_path):

@@ -93,23 +93,33 @@ def _acdc_source(args):
     return args.source or data_root() / "acdc"
 
 
-def evaluate(args):
-    from inside_keras.evaluation import dice_scores, predict_arrays, to_labels, truth_labels
-    from inside_keras.training import num_classes_of
+def _load_task(args):
+    from inside_keras.evaluation.predict import task_of
 
     model = load_model(args.model)
+    return model, task_of(model)
+
+
+def evaluate(args):
+    from inside_keras.evaluation.masks import dice_scores
+    from inside_keras.evaluation.predict import predict_arrays, to_labels, truth_labels
+
+    model, task = _load_task(args)
     arrays = _samples(args)
+    truths = truth_labels(arrays)
+    task.check_labels(truths, args.data)
     labels = to_labels(predict_arrays(model, arrays))
-    scores = dice_scores(labels, truth_labels(arrays), num_classes_of(arrays))
+    scores = dice_scores(labels, truths, task.foreground)
     print(f"{args.split}: {len(labels)} samples, mean per-image Dice {scores['dice']:.4f}")
     for key, value in scores.items():
         if key.startswith("dice_"):
             print(f"  {key}: {value:.4f}")
     if "patient" in arrays:
-        from inside_keras.data.acdc_evaluation import evaluate as acdc_evaluate
+        from inside_keras.evaluation.acdc import challenge_markdown
+        from inside_keras.evaluation.acdc import evaluate as acdc_evaluate
 
         result = acdc_evaluate(labels, arrays, _acdc_source(args), args.source_split)
-        print(result.table())
+        print("\n".join(challenge_markdown(result.challenge())))
         if args.csv:
             result.to_csv(args.csv)
     elif args.csv:
@@ -128,24 +138,16 @@ def predict(args):
     import numpy as np
     from PIL import Image
 
-    from inside_keras.evaluation import predict_arrays, to_labels
-    from inside_keras.models import attention_model, conditioned_levels
+    from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
 
-    model = load_model(args.model)
+    model, task = _load_task(args)
     arrays = _samples(args)
     if args.limit is not None:
         arrays = {key: value[: args.limit] for key, value in arrays.items()}
     labels = to_labels(predict_arrays(model, arrays))
     args.out.mkdir(parents=True, exist_ok=True)
-    has_attention = any(
-        kind in ("inside", "guide_me") for kind in conditioned_levels(model).values()
-    )
-    maps = {}
-    if has_attention:
-        maps = attention_model(model).predict(
-            {"image": arrays["x"], "condition": arrays["z"]}, verbose=0
-        )
-    scale = 255 // max(1, int(labels.max()))
+    maps = attention_maps(model, arrays)
+    scale = 255 // max(task.foreground)
     for i, name in enumerate(arrays["name"]):
         Image.fromarray((labels[i] * scale).astype(np.uint8)).save(args.out / f"{name}_mask.png")
         for level, attention in maps.items():
@@ -169,7 +171,7 @@ def _write_acdc_volumes(labels, arrays, source, split, out):
     """Predicted label volumes on each source grid, as NIfTI with the source spacing."""
     import nibabel
 
-    from inside_keras.data.acdc_evaluation import predicted_volumes
+    from inside_keras.evaluation.acdc import predicted_volumes
 
     for patient_name, phase, frame, volume in predicted_volumes(labels, arrays, source, split):
         image = nibabel.Nifti1Image(volume, affine=None)

@@ -4,7 +4,7 @@
 
 - `clevr-seg`: the mean ± std per-image test Dice; figures show the first test
   images with their quadrant.
-- `acdc`: the challenge's way (`inside_keras.data.acdc_evaluation`): predicted slices
+- `acdc`: the challenge's way (`inside_keras.evaluation.acdc`): predicted slices
   go back into volumes at the source spacing; Dice and HD95 for RV, MYO and LV at ED
   and ES. Each method's row in `results.json` holds:
 
@@ -25,22 +25,13 @@
 import numpy as np
 
 from inside_keras.data.acdc import PHASES
-from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
 from inside_keras.errors import InputError
+from inside_keras.evaluation.acdc import TABLE_STRUCTURES
 
 #: CLEVR-Seg test samples shown in the attention figures.
 FIGURE_SAMPLES = 6
 #: ACDC slice positions (0 base, 1 apex) shown in the figures, at ED and at ES.
 FIGURE_POSITIONS = (0.0, 0.5, 1.0)
-#: Challenge-table fields kept per phase and structure in `results.json`.
-CHALLENGE_FIELDS = (
-    "dice_mean",
-    "dice_std",
-    "hd95_mean_mm",
-    "hd95_std_mm",
-    "volumes",
-    "hd95_undefined",
-)
 
 
 class Evaluation:
@@ -77,10 +68,9 @@ class ClevrSegEvaluation(Evaluation):
     """CLEVR-Seg with the coordinates condition: per-image Dice."""
 
     def score(self, labels, test, data):
-        from inside_keras.evaluation import dice_scores, truth_labels
+        from inside_keras.evaluation.clevr_seg import scores
 
-        scores = dice_scores(labels, truth_labels(test), num_classes=1)
-        return {"dice": scores["dice"], "dice_std": float(np.std(scores["per_image"]))}
+        return scores(labels, test)
 
     def figure_samples(self, test):
         from inside_keras.data.clevr_seg import CONDITIONS
@@ -100,12 +90,9 @@ class ACDCEvaluation(Evaluation):
     """ACDC (or phantoms) scored per volume like the challenge (see the module docstring)."""
 
     def score(self, labels, test, data):
-        from inside_keras.data.acdc_evaluation import evaluate
-        from inside_keras.evaluation import dice_scores, truth_labels
+        from inside_keras.evaluation.acdc import scores
 
-        row = challenge_scores(evaluate(labels, test, data.source))
-        row["slice_dice"] = dice_scores(labels, truth_labels(test), num_classes=4)["dice"]
-        return row
+        return scores(labels, test, data.source)
 
     def figure_samples(self, test):
         patient = sorted(set(test["patient"].tolist()))[0]
@@ -136,18 +123,11 @@ class ACDCEvaluation(Evaluation):
         return columns + [("HD95 (mm)", lambda row: _format(row["hd95_mm"], 2))]
 
     def markdown_details(self, results):
+        from inside_keras.evaluation.acdc import challenge_markdown
+
         lines = []
         for method, row in results["methods"].items():
-            volumes = row["challenge"][PHASES[0]][TABLE_STRUCTURES[0]]["volumes"]
             lines += [f"### {method}", "", *challenge_markdown(row["challenge"]), ""]
-            lines.append(f"{volumes} test patients, mean ± std per volume.")
-            cells = [cell for phase in row["challenge"].values() for cell in phase.values()]
-            undefined = sum(cell["hd95_undefined"] for cell in cells)
-            if undefined:
-                lines.append(
-                    f"HD95 undefined (one mask empty) for {undefined} volume-structures, left out."
-                )
-            lines.append("")
         return lines[:-1]
 
 
@@ -177,81 +157,6 @@ def _data_words(config, unit):
             f"{generate.spacing:g} mm"
         )
     return f"{generate.images} {unit} of {generate.size}px"
-
-
-def _number(value):
-    """A number for JSON: counts stay int, NaN becomes None."""
-    if isinstance(value, int | np.integer):
-        return int(value)
-    value = float(value)
-    return None if np.isnan(value) else value
-
-
-def _nanmean(values):
-    values = [v for v in values if v is not None and not np.isnan(v)]
-    return float(np.mean(values)) if values else float("nan")
-
-
-def challenge_scores(result):
-    """The JSON row of one method from an `EvaluationResult` (see the module docstring)."""
-    summary = {(s["phase"], s["structure"]): s for s in result.summary()}
-    volumes = {}
-    for row in result.rows:
-        volumes.setdefault((row["patient"], row["phase"]), []).append(row["dice"])
-
-    def mean_of(keys, field):
-        return _number(_nanmean([summary[key][field] for key in keys]))
-
-    return {
-        "dice": mean_of(summary, "dice_mean"),
-        "dice_std": float(np.std([np.mean(d) for d in volumes.values()])),
-        "hd95_mm": mean_of(summary, "hd95_mean_mm"),
-        "structures": {
-            structure: {
-                "dice": mean_of([(p, structure) for p in PHASES], "dice_mean"),
-                "hd95_mm": mean_of([(p, structure) for p in PHASES], "hd95_mean_mm"),
-            }
-            for structure in TABLE_STRUCTURES
-        },
-        "phases": {
-            phase: {
-                "dice": mean_of([(phase, s) for s in TABLE_STRUCTURES], "dice_mean"),
-                "hd95_mm": mean_of([(phase, s) for s in TABLE_STRUCTURES], "hd95_mean_mm"),
-            }
-            for phase in PHASES
-        },
-        "challenge": {
-            phase: {
-                structure: {
-                    field: _number(summary[(phase, structure)][field]) for field in CHALLENGE_FIELDS
-                }
-                for structure in TABLE_STRUCTURES
-            }
-            for phase in PHASES
-        },
-    }
-
-
-def _mean_std(mean, std, digits):
-    return "n/a" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def challenge_markdown(challenge):
-    """The challenge table of one method (its `"challenge"` entry) as Markdown lines."""
-    header = ["Structure"] + [f"{phase} Dice" for phase in PHASES]
-    header += [f"{phase} HD95 (mm)" for phase in PHASES]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for structure in TABLE_STRUCTURES:
-        cells = [structure]
-        for mean_key, std_key, digits in (
-            ("dice_mean", "dice_std", 3),
-            ("hd95_mean_mm", "hd95_std_mm", 2),
-        ):
-            for phase in PHASES:
-                entry = challenge[phase][structure]
-                cells.append(_mean_std(entry[mean_key], entry[std_key], digits))
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
 
 
 def _format(value, digits):

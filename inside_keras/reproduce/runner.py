@@ -112,7 +112,7 @@ def _has_attention(model):
 
 
 def _plot_attention(model, test, labels, indices, titles, out_path):
-    from inside_keras.evaluation import truth_labels
+    from inside_keras.evaluation.predict import truth_labels
     from inside_keras.models import attention_model
     from inside_keras.plots import plot_samples
 
@@ -158,7 +158,7 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
     import keras
 
     from inside_keras.checkpoint import load_model, read_state
-    from inside_keras.evaluation import predict_arrays, to_labels
+    from inside_keras.evaluation.predict import predict_arrays, to_labels
     from inside_keras.reproduce.datasets import evaluation_of
     from inside_keras.training import CHECKPOINT_DIR, MODEL_FILE
 

@@ -2,8 +2,8 @@
 
 import keras
 
+from inside_keras.evaluation.keras_metrics import DiceScore
 from inside_keras.losses import get_loss
-from inside_keras.metrics import DiceScore
 from inside_keras.models import unet
 from tests.models.quadrant_task import quadrant_task
 

@@ -1,4 +1,4 @@
-"""ACDC evaluation: ground truth as prediction scores perfectly; errors show where they belong."""
+"""ACDC evaluation: ground truth scores perfectly; errors show where they belong; the table."""
 
 import csv
 import math
@@ -6,10 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from inside_keras.data.acdc_evaluation import EvaluationResult, evaluate
 from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
 from inside_keras.data.prepared import select_split
 from inside_keras.errors import InputError
+from inside_keras.evaluation.acdc import (
+    CHALLENGE_FIELDS,
+    EvaluationResult,
+    challenge_markdown,
+    evaluate,
+    scores,
+)
 from tests.data import acdc_folders
 
 
@@ -82,22 +88,55 @@ def test_a_split_evaluates_only_its_patients(dataset):
     assert {r["patient"] for r in result.rows} == set(train["patient"].tolist())
 
 
-def test_table_and_csv(tmp_path):
+def test_scores_of_the_ground_truth(dataset):
+    root, arrays = dataset
+    row = scores(arrays["y"], arrays, root)
+    keys = ["dice", "dice_std", "hd95_mm", "structures", "phases", "challenge", "slice_dice"]
+    assert list(row) == keys
+    assert (row["dice"], row["dice_std"], row["hd95_mm"], row["slice_dice"]) == (1.0, 0.0, 0.0, 1.0)
+    assert row["structures"]["RV"] == {"dice": 1.0, "hd95_mm": 0.0} == row["phases"]["ES"]
+    cell = row["challenge"]["ED"]["LV"]
+    assert list(cell) == list(CHALLENGE_FIELDS) and cell["volumes"] == 2
+
+
+def test_scores_without_any_rv(dataset):
+    root, arrays = dataset
+    labels = np.where(arrays["y"] == 1, 0, arrays["y"])
+    row = scores(labels, arrays, root)
+    assert row["structures"]["RV"] == {"dice": 0.0, "hd95_mm": None}
+    assert row["dice"] == pytest.approx(4 / 6) and row["hd95_mm"] == 0.0
+    assert row["challenge"]["ES"]["RV"]["hd95_undefined"] == 2
+    assert row["challenge"]["ES"]["RV"]["hd95_mean_mm"] is None
+
+
+def _result():
     rows = tuple(
         {"patient": p, "phase": ph, "structure": s, "dice": d, "hd95_mm": h}
         for p, d, h in (("patient001", 0.9, 2.0), ("patient002", 0.7, float("nan")))
         for ph in ("ED", "ES")
         for s in ("LV", "RV", "MYO")
     )
-    result = EvaluationResult(rows=rows)
-    table = result.table().splitlines()
-    assert table[0].split(" | ") == [
-        "Structure", "ED Dice      ", "ES Dice      ", "ED HD95 (mm)", "ES HD95 (mm)"
-    ]  # fmt: skip
-    assert table[2] == "LV        | 0.800 ± 0.100 | 0.800 ± 0.100 | 2.00 ± 0.00  | 2.00 ± 0.00"
-    assert [line.split(" ")[0] for line in table[2:5]] == ["LV", "RV", "MYO"]
-    assert table[5] == "2 patients, mean ± std per volume"
-    assert "for 6 volume-structures" in table[6]
+    return EvaluationResult(rows=rows)
+
+
+def test_challenge_markdown():
+    table = challenge_markdown(_result().challenge())
+    assert table[0] == "| Structure | ED Dice | ES Dice | ED HD95 (mm) | ES HD95 (mm) |"
+    assert table[1] == "|---|---|---|---|---|"
+    assert table[2] == "| LV | 0.800 ± 0.100 | 0.800 ± 0.100 | 2.00 ± 0.00 | 2.00 ± 0.00 |"
+    assert [line.split(" ")[1] for line in table[2:5]] == ["LV", "RV", "MYO"]
+    assert table[5:] == [
+        "",
+        "2 patients, mean ± std per volume.",
+        "HD95 undefined (one mask empty) for 6 volume-structures, left out.",
+    ]
+    missing = _result().challenge()
+    missing["ED"]["RV"].update(hd95_mean_mm=None, hd95_std_mm=None)
+    assert challenge_markdown(missing)[3].endswith("| n/a | 2.00 ± 0.00 |")
+
+
+def test_csv(tmp_path):
+    result = _result()
     result.to_csv(tmp_path / "rows.csv")
     with (tmp_path / "rows.csv").open() as stream:
         written = list(csv.DictReader(stream))

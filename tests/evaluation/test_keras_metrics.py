@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from inside_keras.metrics import DiceScore, dice_metrics
+from inside_keras.evaluation.keras_metrics import DiceScore, dice_metrics
 
 
 def _numpy_dice(truth, pred):

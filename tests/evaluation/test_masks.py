@@ -1,11 +1,11 @@
-"""Dice and HD95 against hand-computed values, including the empty-mask conventions."""
+"""Dice, Hausdorff, HD95 and ASSD against hand-computed values, with the empty-mask conventions."""
 
 import math
 
 import numpy as np
 import pytest
 
-from inside_keras.volume_metrics import dice, hd95
+from inside_keras.evaluation.masks import assd, dice, dice_scores, hausdorff, hd95
 
 
 def _mask(shape, *index):
@@ -19,7 +19,8 @@ def test_single_pixels_anisotropic_2d():
     truth, pred = _mask((5, 8), (0, 0)), _mask((5, 8), (0, 3))
     assert dice(pred, truth) == 0.0
     # 3 columns at 2 mm each, in both directions.
-    assert hd95(pred, truth, spacing=(1.0, 2.0)) == pytest.approx(6.0)
+    for metric in (hausdorff, hd95, assd):
+        assert metric(pred, truth, spacing=(1.0, 2.0)) == pytest.approx(6.0)
 
 
 def test_percentile_interpolates_pooled_distances():
@@ -29,6 +30,8 @@ def test_percentile_interpolates_pooled_distances():
     # the 95th percentile sits at 0.95 * 2 = 1.9: 0 + 0.9 * 4 = 3.6.
     assert hd95(pred, truth, spacing=1.0) == pytest.approx(3.6)
     assert dice(pred, truth) == pytest.approx(2 / 3)
+    assert hausdorff(pred, truth, spacing=1.0) == pytest.approx(4.0)
+    assert assd(pred, truth, spacing=1.0) == pytest.approx(4 / 3)  # mean of [0, 4, 0]
 
 
 def test_nested_squares_2d():
@@ -39,6 +42,9 @@ def test_nested_squares_2d():
     # pred -> truth: 8 x 1; truth -> pred: 12 edges at 1, 4 corners at sqrt(2).
     # 24 pooled values, sorted index 0.95 * 23 = 21.85 falls among the four sqrt(2).
     assert hd95(pred, truth, spacing=1.0) == pytest.approx(math.sqrt(2))
+    assert hausdorff(pred, truth, spacing=1.0) == pytest.approx(math.sqrt(2))
+    # The mean of the 24 pooled values (MedPy 0.5's `assd`).
+    assert assd(pred, truth, spacing=1.0) == pytest.approx((8 + 12 + 4 * math.sqrt(2)) / 24)
     assert dice(pred, truth) == pytest.approx(2 * 9 / (25 + 9))
 
 
@@ -58,17 +64,19 @@ def test_slice_thickness_counts_in_3d():
 def test_empty_mask_conventions():
     empty, filled = np.zeros((4, 4, 3), bool), _mask((4, 4, 3), (1, 1, 1))
     assert dice(empty, empty) == 1.0
-    assert hd95(empty, empty, spacing=(1, 1, 5)) == 0.0
     assert dice(empty, filled) == 0.0 and dice(filled, empty) == 0.0
-    assert math.isnan(hd95(empty, filled, spacing=1.0))
-    assert math.isnan(hd95(filled, empty, spacing=1.0))
+    for metric in (hausdorff, hd95, assd):
+        assert metric(empty, empty, spacing=(1, 1, 5)) == 0.0
+        assert math.isnan(metric(empty, filled, spacing=1.0))
+        assert math.isnan(metric(filled, empty, spacing=1.0))
 
 
 def test_identical_masks():
     mask = np.zeros((10, 12, 3), dtype=np.uint8)
     mask[2:8, 3:9, :2] = 1
     assert dice(mask, mask) == 1.0
-    assert hd95(mask, mask, spacing=(1.3, 1.3, 10.0)) == 0.0
+    for metric in (hausdorff, hd95, assd):
+        assert metric(mask, mask, spacing=(1.3, 1.3, 10.0)) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -80,5 +88,21 @@ def test_identical_masks():
     ],
 )
 def test_rejects_bad_arguments(pred, truth, spacing, message):
-    with pytest.raises(ValueError, match=message):
-        hd95(pred, truth, spacing)
+    for metric in (hausdorff, hd95, assd):
+        with pytest.raises(ValueError, match=message):
+            metric(pred, truth, spacing)
+
+
+def test_dice_scores_of_label_maps():
+    truths = np.array([[[0, 1], [2, 2]], [[0, 0], [1, 1]]])
+    labels = np.array([[[0, 1], [2, 0]], [[0, 0], [0, 1]]])
+    # Image 0: class 1 Dice 1, class 2 Dice 2/3; image 1: class 1 2/3, class 2 absent: 1.
+    scores = dice_scores(labels, truths, classes=(1, 2))
+    assert scores["dice_1"] == pytest.approx((1 + 2 / 3) / 2)
+    assert scores["dice_2"] == pytest.approx((2 / 3 + 1) / 2)
+    assert scores["per_image"] == pytest.approx([5 / 6, 5 / 6])
+    assert scores["dice"] == pytest.approx(5 / 6)
+    binary = dice_scores(labels > 0, truths > 0, classes=(1,))
+    assert set(binary) == {"dice", "per_image"}
+    assert binary["per_image"] == pytest.approx([2 * 2 / 5, 2 / 3])
+    assert math.isnan(dice_scores(labels[:0], truths[:0], classes=(1,))["dice"])

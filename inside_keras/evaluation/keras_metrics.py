@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from inside_keras.evaluation.soft_dice import soft_dice
 from inside_keras.targets import one_hot_targets, spatial_axes
 
 
@@ -12,8 +13,9 @@ class DiceScore(keras.metrics.Metric):
 
     Predictions are binarised first: a sigmoid output (one channel) at
     `threshold`, a softmax output by argmax. For each image and class,
-    `Dice = 2 |T n P| / (|T| + |P|)`, with the conventions of
-    `inside_keras.volume_metrics`: 1 when target and prediction are both empty,
+    `Dice = 2 |T n P| / (|T| + |P|)` (`inside_keras.evaluation.soft_dice`, the
+    Dice loss's formula without smoothing), with the conventions of
+    `inside_keras.evaluation.masks`: 1 when target and prediction are both empty,
     0 when exactly one is. The metric is the **mean over images** (what papers
     report), not a global Dice of all pixels pooled, accumulated over batches:
     the state holds, per class, the sum of per-image Dice and the image count.
@@ -90,10 +92,7 @@ class DiceScore(keras.metrics.Metric):
             hard = ops.cast(y_pred >= self.threshold, self.dtype)
         else:
             hard = ops.one_hot(ops.argmax(y_pred, axis=-1), self.num_classes, dtype=self.dtype)
-        axes = spatial_axes(y_pred)
-        intersection = ops.sum(y_true * hard, axis=axes)
-        total = ops.sum(y_true, axis=axes) + ops.sum(hard, axis=axes)
-        dice = ops.where(total > 0, 2.0 * intersection / ops.maximum(total, 1.0), 1.0)
+        dice = soft_dice(y_true, hard, spatial_axes(y_pred))
         if sample_weight is None:
             weights = ops.ones_like(dice[:, :1])
         else:

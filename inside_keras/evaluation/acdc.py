@@ -3,21 +3,22 @@
 The predicted slices of each patient and phase are put back into a volume on the
 source grid (undoing the crop/pad and the in-plane resampling recorded by
 `prepare acdc`, labels by nearest neighbour), and compared with the ground truth read
-from the source folder: Dice and HD95 (mm, `inside_keras.volume_metrics`) for RV, MYO
-and LV at ED and ES, per patient and summarised as mean ± std. When the prepared
-spacing is finer than (or equal to) the source's and the crop keeps the heart, the
-ground-truth slices of the prepared dataset come back exactly (Dice 1, HD95 0).
+from the source folder: Dice and HD95 (mm, `inside_keras.evaluation.masks`) for RV,
+MYO and LV at ED and ES, per patient and summarised as mean ± std, the challenge
+table (`challenge_markdown`). When the prepared spacing is finer than (or equal to)
+the source's and the crop keeps the heart, the ground-truth slices of the prepared
+dataset come back exactly (Dice 1, HD95 0).
 
 Example:
 
 ```python
-from inside_keras.data.acdc_evaluation import evaluate
 from inside_keras.data.prepared import load_prepared, select_split
+from inside_keras.evaluation.acdc import challenge_markdown, evaluate
 
 test = select_split(load_prepared("acdc.npz"), "test")
 result = evaluate(model.predict(...), test, "data/acdc")
 result.to_csv("acdc_per_patient.csv")
-print(result.table())
+print("\n".join(challenge_markdown(result.challenge())))
 ```
 """
 
@@ -30,7 +31,8 @@ import numpy as np
 from inside_keras.data.acdc import PHASES, STRUCTURES, read_patient
 from inside_keras.data.resample import resample_inplane, window
 from inside_keras.errors import InputError
-from inside_keras.volume_metrics import dice, hd95
+from inside_keras.evaluation.masks import dice, dice_scores, hd95
+from inside_keras.evaluation.predict import truth_labels
 
 #: Per-sample arrays of a prepared ACDC dataset that evaluation needs.
 GEOMETRY_KEYS = (
@@ -43,14 +45,12 @@ GEOMETRY_KEYS = (
     "resampled_shape",
     "offset",
 )
-#: Row order of the challenge-like table.
+#: Row order of the challenge table.
 TABLE_STRUCTURES = ("LV", "RV", "MYO")
 #: Columns of the per-patient CSV.
 ROW_FIELDS = ("patient", "phase", "structure", "dice", "hd95_mm")
-#: Columns of the summary CSV.
-SUMMARY_FIELDS = (
-    "phase",
-    "structure",
+#: Statistics of one phase and structure in the challenge table.
+CHALLENGE_FIELDS = (
     "dice_mean",
     "dice_std",
     "hd95_mean_mm",
@@ -58,11 +58,21 @@ SUMMARY_FIELDS = (
     "volumes",
     "hd95_undefined",
 )
+#: Columns of the summary CSV.
+SUMMARY_FIELDS = ("phase", "structure", *CHALLENGE_FIELDS)
 
 
 def _mean_std(values):
     values = np.asarray([v for v in values if not np.isnan(v)], dtype=np.float64)
     return (float(values.mean()), float(values.std())) if values.size else (np.nan, np.nan)
+
+
+def _number(value):
+    """A number for JSON: counts stay int, NaN becomes None."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    value = float(value)
+    return None if np.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,18 @@ class EvaluationResult:
                 )
         return summary
 
+    def challenge(self):
+        """The challenge table, JSON-ready: `{phase: {structure: {CHALLENGE_FIELDS}}}`.
+
+        Statistics without any defined value (`nan`) are None.
+        """
+        table = {phase: {} for phase in PHASES}
+        for entry in self.summary():
+            table[entry["phase"]][entry["structure"]] = {
+                field: _number(entry[field]) for field in CHALLENGE_FIELDS
+            }
+        return table
+
     def to_csv(self, path):
         """Write the per-patient rows (`ROW_FIELDS`) to `path`."""
         _write_csv(path, ROW_FIELDS, self.rows)
@@ -110,38 +132,43 @@ class EvaluationResult:
         """Write `summary()` (`SUMMARY_FIELDS`) to `path`."""
         _write_csv(path, SUMMARY_FIELDS, self.summary())
 
-    def table(self):
-        """The summary as a text table like the challenge's: structures by phase and metric."""
-        stats = {(s["phase"], s["structure"]): s for s in self.summary()}
-        metrics = (
-            ("Dice", "dice_mean", "dice_std", 3),
-            ("HD95 (mm)", "hd95_mean_mm", "hd95_std_mm", 2),
+
+def _mean_std_cell(mean, std, digits):
+    return "n/a" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def challenge_markdown(challenge):
+    """The challenge table as Markdown lines: structures by phase and metric, then notes.
+
+    Args:
+        challenge: `EvaluationResult.challenge()` (or that dict read back from JSON).
+
+    Returns:
+        The table's lines, a line with the patient count and, when some HD95 values
+        are undefined, a line saying how many were left out.
+    """
+    header = ["Structure"] + [f"{phase} Dice" for phase in PHASES]
+    header += [f"{phase} HD95 (mm)" for phase in PHASES]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for structure in TABLE_STRUCTURES:
+        cells = [structure]
+        for mean_key, std_key, digits in (
+            ("dice_mean", "dice_std", 3),
+            ("hd95_mean_mm", "hd95_std_mm", 2),
+        ):
+            for phase in PHASES:
+                entry = challenge[phase][structure]
+                cells.append(_mean_std_cell(entry[mean_key], entry[std_key], digits))
+        lines.append("| " + " | ".join(cells) + " |")
+    volumes = challenge[PHASES[0]][TABLE_STRUCTURES[0]]["volumes"]
+    lines += ["", f"{volumes} patients, mean ± std per volume."]
+    cells = [cell for phase in challenge.values() for cell in phase.values()]
+    undefined = sum(cell["hd95_undefined"] for cell in cells)
+    if undefined:
+        lines.append(
+            f"HD95 undefined (one mask empty) for {undefined} volume-structures, left out."
         )
-        header = ["Structure"] + [f"{phase} {title}" for title, *_ in metrics for phase in PHASES]
-        lines = [header]
-        for structure in TABLE_STRUCTURES:
-            cells = [structure]
-            for _, mean_key, std_key, digits in metrics:
-                for phase in PHASES:
-                    entry = stats[(phase, structure)]
-                    mean, std = entry[mean_key], entry[std_key]
-                    cells.append(
-                        "n/a" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
-                    )
-            lines.append(cells)
-        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        render = [
-            " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-            for line in lines
-        ]
-        render.insert(1, "-+-".join("-" * w for w in widths))
-        render.append(f"{len({r['patient'] for r in self.rows})} patients, mean ± std per volume")
-        undefined = sum(s["hd95_undefined"] for s in stats.values())
-        if undefined:
-            render.append(
-                f"HD95 undefined (one mask empty) for {undefined} volume-structures, left out"
-            )
-        return "\n".join(render)
+    return lines
 
 
 def _write_csv(path, fields, rows):
@@ -243,8 +270,11 @@ def predicted_volumes(predictions, arrays, source, split="training"):
                     f"prepared {tuple(arrays['source_shape'][indices[0]])}",
                     Path(source) / split / patient_name,
                 )
-            yield patient_name, phase, frame, reassemble(
-                predictions, arrays, indices, frame.label.shape[2]
+            yield (
+                patient_name,
+                phase,
+                frame,
+                reassemble(predictions, arrays, indices, frame.label.shape[2]),
             )
 
 
@@ -261,9 +291,7 @@ def evaluate(predictions, arrays, source, split="training"):
         InputError: as for `predicted_volumes`.
     """
     rows = []
-    for patient_name, phase, frame, volume in predicted_volumes(
-        predictions, arrays, source, split
-    ):
+    for patient_name, phase, frame, volume in predicted_volumes(predictions, arrays, source, split):
         for structure in TABLE_STRUCTURES:
             pred, truth = volume == STRUCTURES[structure], frame.label == STRUCTURES[structure]
             rows.append(
@@ -276,3 +304,65 @@ def evaluate(predictions, arrays, source, split="training"):
                 }
             )
     return EvaluationResult(rows=tuple(rows))
+
+
+def _mean_defined(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def scores(labels, arrays, source, split="training"):
+    """The scores of slice predictions on ACDC, a JSON-ready dict.
+
+    Args:
+        labels: `(N, H, W)` predicted class ids of the prepared samples `arrays`.
+        arrays, source, split: as for `predicted_volumes`.
+
+    Returns:
+        A dict with, HD95 values undefined for every volume (a structure never
+        predicted) being None:
+
+            dice, dice_std   mean Dice over the 3 structures x 2 phases (each the
+                             mean over volumes); std over volumes of their mean
+                             structure Dice
+            hd95_mm          mean HD95 over the structures and phases where it is
+                             defined
+            structures       {RV|MYO|LV: {dice, hd95_mm}}, means over both phases
+            phases           {ED|ES: {dice, hd95_mm}}, means over the three structures
+            challenge        `EvaluationResult.challenge()`: the challenge table
+            slice_dice       mean per-slice foreground Dice on the prepared grid
+
+    Raises:
+        InputError: as for `predicted_volumes`.
+    """
+    result = evaluate(labels, arrays, source, split)
+    challenge = result.challenge()
+    volumes = {}
+    for row in result.rows:
+        volumes.setdefault((row["patient"], row["phase"]), []).append(row["dice"])
+
+    def mean_of(cells, field):
+        return _mean_defined([challenge[phase][structure][field] for phase, structure in cells])
+
+    every = [(p, s) for p in PHASES for s in TABLE_STRUCTURES]
+    return {
+        "dice": mean_of(every, "dice_mean"),
+        "dice_std": float(np.std([np.mean(d) for d in volumes.values()])),
+        "hd95_mm": mean_of(every, "hd95_mean_mm"),
+        "structures": {
+            structure: {
+                "dice": mean_of([(p, structure) for p in PHASES], "dice_mean"),
+                "hd95_mm": mean_of([(p, structure) for p in PHASES], "hd95_mean_mm"),
+            }
+            for structure in TABLE_STRUCTURES
+        },
+        "phases": {
+            phase: {
+                "dice": mean_of([(phase, s) for s in TABLE_STRUCTURES], "dice_mean"),
+                "hd95_mm": mean_of([(phase, s) for s in TABLE_STRUCTURES], "hd95_mean_mm"),
+            }
+            for phase in PHASES
+        },
+        "challenge": challenge,
+        "slice_dice": dice_scores(labels, truth_labels(arrays), tuple(STRUCTURES.values()))["dice"],
+    }
