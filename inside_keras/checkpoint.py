@@ -19,6 +19,7 @@ file the package writes loads through `load_model`.
 import dataclasses
 import json
 import math
+import zipfile
 from pathlib import Path
 
 from inside_keras.atomic import write_json
@@ -137,8 +138,11 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise InputError("no such model file", path)
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise InputError("not a .keras model archive (zip written by model.save)", path)
     try:
         return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a damaged or foreign file
-        message = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
+        text = str(error).strip()
+        message = text.splitlines()[0][:200] if text else type(error).__name__
         raise InputError(f"cannot load the model ({message})", path) from None

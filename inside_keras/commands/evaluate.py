@@ -1,7 +1,6 @@
 """`inside-keras evaluate` and `inside-keras predict` on a prepared dataset."""
 
 import sys
-import zipfile
 from pathlib import Path
 
 from inside_keras.errors import InputError
@@ -60,24 +59,6 @@ def register_predict(subparsers):
     parser.set_defaults(func=predict)
 
 
-def load_model(path):
-    """Load a `.keras` archive with `safe_mode=True`; bad files raise `InputError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such model file", path)
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise InputError("not a .keras model archive (zip written by model.save)", path)
-    import keras
-
-    import inside_keras.layers  # noqa: F401  (registers the custom layers)
-
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"cannot load the model ({message})", path) from None
-
-
 def _samples(args):
     from inside_keras.data.prepared import load_prepared, select_split
 
@@ -94,6 +75,7 @@ def _acdc_source(args):
 
 
 def _load_task(args):
+    from inside_keras.checkpoint import load_model
     from inside_keras.evaluation.predict import task_of
 
     model = load_model(args.model)
