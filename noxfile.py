@@ -1,6 +1,7 @@
 """Test matrix: the same test suite on each Keras backend, each in its own venv.
 
-nox                         # everything: tests (Ray sweeps included) per backend; interop; lint
+nox                         # everything: tests (Ray sweeps included) per backend; interop;
+                            # minimal (`pip install .` without extras trains a U-Net); lint
 nox -s "tests(backend='jax')"
 nox -s "tests(backend='jax')" -- tests/ray -k local_sweep   # pytest arguments after --
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
@@ -38,7 +39,7 @@ def tests(session, backend):
     Ray on 127.0.0.1. That the package works without Ray is a test of its own
     (tests/sweep/test_spec.py)."""
     session.install(*BACKEND_PACKAGES[backend])
-    session.install("-e", ".[dev,tune]")
+    session.install("-e", ".[cli,dev,tune]")
     env = {"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"}
     if session.posargs:
         session.run("pytest", *session.posargs, env=env)
@@ -56,7 +57,7 @@ def interop(session):
     """
     for packages in BACKEND_PACKAGES.values():
         session.install(*packages)
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[cli,dev]")
     fixture_dir = session.create_tmp()
     for backend in BACKEND_PACKAGES:
         session.run(
@@ -79,3 +80,15 @@ def lint(session):
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def minimal(session):
+    """`pip install .` without extras, plus JAX: a U-Net with INSIDE builds and trains one
+    epoch (tests/minimal_install.py), so the layers and models need Keras and NumPy only."""
+    session.install(".", *BACKEND_PACKAGES["jax"])
+    session.run(
+        "python",
+        "tests/minimal_install.py",
+        env={"KERAS_BACKEND": "jax", "PYTHONPATH": ""},
+    )

@@ -10,12 +10,11 @@ import tempfile
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from inside_keras.data import clevr_seg, clevr_synthetic  # noqa: E402
+from inside_keras.data import clevr_seg, clevr_synthetic
+from inside_keras.plots import save_figure
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 
@@ -26,8 +25,9 @@ def clevr_seg_samples(out, n=8, size=200, seed=0):
         options = clevr_synthetic.GenerateOptions(n=n, size=size, seed=seed)
         clevr_synthetic.generate(folder, options)
         scenes = [clevr_seg.read_example(folder, name) for name in clevr_seg.list_names(folder)]
-    figure, axes = plt.subplots(2, n, figsize=(2 * n, 4.3))
-    colours = plt.get_cmap("tab10").colors
+    figure = Figure(figsize=(2 * n, 4.3))
+    axes = figure.subplots(2, n)
+    colours = matplotlib.colormaps["tab10"].colors
     for column, scene in enumerate(scenes):
         labels = np.ones((size, size, 3))
         for number, mask in enumerate(scene.masks):
@@ -43,9 +43,7 @@ def clevr_seg_samples(out, n=8, size=200, seed=0):
     figure.suptitle(f"Synthetic CLEVR-Seg (generate clevr-seg --seed {seed})", fontsize=11)
     figure.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=100)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out, dpi=100)
 
 
 def main(argv=None):

@@ -3,7 +3,9 @@
 Each sub-command is added by a `register*(subparsers)` function of a module under
 `inside_keras.commands` (listed in `COMMANDS`), which adds its parser and sets a
 `func(args) -> int` default. Bad input raises `InputError`; it is reported here as one line on
-stderr with exit code 2, never as a traceback.
+stderr with exit code 2, never as a traceback. So is a missing dependency of the `cli` extra
+(`pip install inside-keras` alone gives the layers and models, not the command line's data,
+figure and config libraries).
 """
 
 import argparse
@@ -24,6 +26,10 @@ COMMANDS = (
     ("sweep", "register"),
     ("bench", "register"),
 )
+
+
+#: Top-level import names of the `cli` extra's packages (pyproject.toml).
+CLI_EXTRA_MODULES = frozenset({"yaml", "scipy", "PIL", "nibabel", "matplotlib", "rich"})
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -54,6 +60,22 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the `inside-keras` console script; returns the exit code."""
+    try:
+        return _run_command(argv)
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in CLI_EXTRA_MODULES:
+            raise
+        print(
+            f"inside-keras: error: the command line needs the cli extra ({missing} is not "
+            "installed): pip install 'inside-keras[cli]'",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _run_command(argv=None):
+    """Parse `argv` and run the chosen sub-command; `InputError` becomes exit code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

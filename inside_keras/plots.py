@@ -1,16 +1,38 @@
 """Figures: training curves, and input / prediction / ground truth / attention grids.
 
-Matplotlib with the Agg backend (no display needed); every function writes a PNG.
+Drawn through Matplotlib's object API (`matplotlib.figure.Figure`, rendered by Agg when
+saved): no pyplot state and no global backend switch, so importing this module leaves a
+notebook's backend alone. Every figure is written atomically by `save_figure`.
 """
 
 import csv
+import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def save_figure(figure, path, dpi):
+    """Write `figure` to `path` atomically: a temporary file in the same folder, renamed.
+
+    Args:
+        figure: a `matplotlib.figure.Figure`.
+        path: output file; its suffix (e.g. `.png`) gives the format.
+        dpi: resolution in dots per inch.
+
+    Returns:
+        `path` as a `Path`.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        figure.savefig(temporary, format=path.suffix.lstrip(".") or "png", dpi=dpi)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def plot_training_curves(log_path, out_path):
@@ -21,7 +43,8 @@ def plot_training_curves(log_path, out_path):
         return None
     epochs = [int(row["epoch"]) + 1 for row in rows]
     panels = [key for key in ("loss", "dice") if key in rows[0]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    fig = Figure(figsize=(5 * len(panels), 3.5))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, key in zip(axes[0], panels, strict=True):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in rows[0]:
@@ -31,9 +54,7 @@ def plot_training_curves(log_path, out_path):
         ax.set_title(key)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out_path, dpi=100)
-    plt.close(fig)
-    return Path(out_path)
+    return save_figure(fig, out_path, dpi=100)
 
 
 def _display(image):
@@ -61,7 +82,8 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
     )
     n = len(images)
     top_label = max(1, int(max(np.max(truths), np.max(predictions))))  # same colours per class
-    fig, axes = plt.subplots(n, len(columns), figsize=(2.4 * len(columns), 2.4 * n), squeeze=False)
+    fig = Figure(figsize=(2.4 * len(columns), 2.4 * n))
+    axes = fig.subplots(n, len(columns), squeeze=False)
     for i in range(n):
         panels = [_display(images[i]), np.squeeze(predictions[i]), np.squeeze(truths[i])]
         if attentions is not None:
@@ -83,6 +105,4 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
         if titles is not None:
             axes[i, 0].set_ylabel(titles[i])
     fig.tight_layout()
-    fig.savefig(out_path, dpi=90)
-    plt.close(fig)
-    return Path(out_path)
+    return save_figure(fig, out_path, dpi=90)

@@ -25,7 +25,7 @@ def records():
     return run_backend(tiny_settings(MEASURED), log=lambda message: None)
 
 
-def test_default_configurations_cover_the_issue():
+def test_default_configurations_cover_every_layer_and_placement():
     expected = {("none", "none")} | {
         (c, p) for c in ("film", "guide_me", "inside") for p in ("bottleneck", "all")
     }

@@ -44,7 +44,7 @@ class Workload:
         return len(self.input_shape) - 1
 
 
-#: The issue's workloads: a 2-D U-Net on 128x128 images and a 3-D one on 16x64x64 volumes.
+#: The measured workloads: a 2-D U-Net on 128x128 images and a 3-D one on 16x64x64 volumes.
 FULL_WORKLOADS = (
     Workload((128, 128, 1), batch_size=8, depth=4, base_filters=16),
     Workload((16, 64, 64, 1), batch_size=1, depth=3, base_filters=8),

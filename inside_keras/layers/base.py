@@ -93,27 +93,41 @@ class ConditioningLayer(keras.layers.Layer):
         Returns:
             The modulated features (shape of `x`), or `(features, attention)`.
         """
-        if return_attention and not self.has_attention:
-            raise ValueError(
-                f"{type(self).__name__} has no spatial attention: `return_attention` must be "
-                "False (only INSIDE and GuidingBlock return one)."
-            )
+        self._check_return_attention(return_attention)
         x, z = inputs
         features, attention = self.modulate(x, self.hypernetwork(z), return_attention)
         if return_attention:
             return features, attention
         return features
 
+    def _check_return_attention(self, return_attention):
+        if return_attention and not self.has_attention:
+            raise ValueError(
+                f"{type(self).__name__} has no spatial attention: `return_attention` must be "
+                "False (only INSIDE and GuidingBlock return one)."
+            )
+
     def attention_shape(self, x_shape):
         """Shape of the attention returned for features of shape `x_shape`."""
         return tuple(x_shape)
 
-    def compute_output_spec(self, inputs, return_attention=False):
-        x_shape = tuple(inputs[0].shape)
-        features = keras.KerasTensor(x_shape, dtype=self.compute_dtype)
+    def compute_output_shape(self, input_shape, return_attention=False):
+        """Output shape for inputs of shapes `[x_shape, z_shape]`.
+
+        Returns:
+            The shape of `x`, or `(x_shape, attention_shape)` with `return_attention`.
+        """
+        self._check_return_attention(return_attention)
+        x_shape, _ = self._split_shapes(input_shape)
         if not return_attention:
-            return features
-        return features, keras.KerasTensor(self.attention_shape(x_shape), dtype=self.compute_dtype)
+            return x_shape
+        return x_shape, self.attention_shape(x_shape)
+
+    def compute_output_spec(self, inputs, return_attention=False):
+        shapes = self.compute_output_shape([inputs[0].shape, inputs[1].shape], return_attention)
+        if not return_attention:
+            return keras.KerasTensor(shapes, dtype=self.compute_dtype)
+        return tuple(keras.KerasTensor(shape, dtype=self.compute_dtype) for shape in shapes)
 
     def get_config(self):
         return {**super().get_config(), "hidden_units": self.hidden_units}

@@ -32,7 +32,8 @@ def encoder_decoder(
         A dict `{"image": (batch, H, W, C), "condition": (batch, K)}`.
 
     Output shape:
-        `(batch, H, W, 1)`, foreground probabilities.
+        `(batch, H, W, 1)`, foreground probabilities, float32 under every dtype
+        policy (the output layer is float32 under mixed precision).
 
     Returns:
         A functional `keras.Model`.
@@ -60,5 +61,8 @@ def encoder_decoder(
     x = conv(x, 32, "dec0_conv")
     x = keras.layers.UpSampling2D(name="dec0_up")(x)
     x = conv(x, 16, "head_conv")
-    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid", name="segmentation")(x)
+    # float32 under mixed precision: probabilities (and the loss on them) in full precision.
+    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid", name="segmentation", dtype="float32")(
+        x
+    )
     return keras.Model(inputs, outputs, name=name or f"encoder_decoder_{conditioning}")

@@ -67,7 +67,8 @@ def unet(
         A dict `{"image": (batch, *spatial, C), "condition": (batch, K)}`.
 
     Output shape:
-        `(batch, *spatial, num_classes)` probabilities.
+        `(batch, *spatial, num_classes)` probabilities, float32 under every dtype
+        policy (the output layer is float32 under mixed precision).
 
     Returns:
         A functional `keras.Model`.
@@ -114,5 +115,8 @@ def unet(
         x = keras.layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
         x = level(x, base_filters * 2**i, f"dec{i}")
     activation = "sigmoid" if num_classes == 1 else "softmax"
-    outputs = conv_class(num_classes, 1, activation=activation, name="segmentation")(x)
+    # float32 under mixed precision: probabilities (and the loss on them) in full precision.
+    outputs = conv_class(
+        num_classes, 1, activation=activation, name="segmentation", dtype="float32"
+    )(x)
     return keras.Model(inputs, outputs, name=name)

@@ -10,7 +10,11 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+from matplotlib.figure import Figure
+
 from inside_keras.config import save_config
+from inside_keras.plots import save_figure
 
 #: Metrics copied from each trial's last report, when reported.
 FINAL_METRICS = ("loss", "val_loss", "dice", "val_dice")
@@ -151,18 +155,14 @@ def plot_sweep(rows, spec, path):
     """`sweep.png`: the sweep metric (best per trial) against each searched parameter.
 
     Categorical parameters are drawn at one position per value (jittered); log-uniform
-    ones on a log axis. Trials the scheduler stopped early are hollow markers.
+    ones on a log axis. Trials the scheduler stopped early are hollow markers. Written
+    atomically; returns the path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     finished = [row for row in rows if not math.isnan(row.best)]
     columns = min(3, len(spec.space))
     lines = math.ceil(len(spec.space) / columns)
-    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.4 * lines), squeeze=False)
+    figure = Figure(figsize=(4.2 * columns, 3.4 * lines))
+    axes = figure.subplots(lines, columns, squeeze=False)
     jitter = np.random.default_rng(0)
     for axis, parameter in zip(axes.flat, spec.space, strict=False):
         values = [row.params[parameter.name] for row in finished]
@@ -193,5 +193,4 @@ def plot_sweep(rows, spec, path):
     axes.flat[0].legend(fontsize=7)
     figure.suptitle(f"{len(finished)} trials, {spec.metric} ({spec.mode})")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return save_figure(figure, path, dpi=110)

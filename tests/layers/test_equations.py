@@ -71,8 +71,8 @@ def test_inside_matches_reference(rng, dims, options):
     np.testing.assert_allclose(to_numpy(features), expected, **TOL)
 
 
-def test_acceptance_case_all_layers(rng):
-    """The issue's case: x (3, 8, 10, 6), z (3, 4), weights N(0, 1) * 3."""
+def test_large_weights_all_layers(rng):
+    """Large weights, N(0, 1) * 3, on x (3, 8, 10, 6) and z (3, 4): every layer matches."""
     x, z = _inputs(rng, (3, 8, 10, 6))
     x64, z64 = x.astype(np.float64), z.astype(np.float64)
     film, inside, guide = FiLM(), INSIDE(), GuidingBlock()
