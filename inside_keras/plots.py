@@ -6,11 +6,12 @@ notebook's backend alone. Every figure is written atomically by `save_figure`.
 """
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from inside_keras.atomic import atomic_path
 
 
 def save_figure(figure, path, dpi):
@@ -25,13 +26,8 @@ def save_figure(figure, path, dpi):
         `path` as a `Path`.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format=path.suffix.lstrip(".") or "png", dpi=dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return path
 
 
