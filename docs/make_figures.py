@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from inside_keras.data import clevr_seg, clevr_synthetic  # noqa: E402
+from inside_keras.data.clevr_seg import reader as clevr_seg  # noqa: E402
+from inside_keras.data.clevr_seg import synthetic as clevr_synthetic  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 

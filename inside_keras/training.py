@@ -27,7 +27,7 @@ import yaml
 
 from inside_keras import __version__
 from inside_keras.config import config_to_dict, save_config
-from inside_keras.data.batching import ConditionedBatches
+from inside_keras.data.batching import ConditionedBatches, augmentation_for
 from inside_keras.data.prepared import load_prepared, select_split
 from inside_keras.errors import InputError
 from inside_keras.losses import get_loss
@@ -232,6 +232,7 @@ def make_batches(config, train_arrays, val_arrays):
             shuffle=True,
             flips=flips,
             seed=config.training.seed,
+            flip_rule=augmentation_for(train_arrays) if flips else None,
         )
     except ValueError as error:
         raise InputError(str(error), "data.augment") from None

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from inside_keras.cli import main
-from inside_keras.data.acdc import PHASES
+from inside_keras.data.acdc.reader import PHASES
 from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
 from inside_keras.errors import InputError
 from inside_keras.reproduce import METHODS, ACDCSettings, reproduce_acdc

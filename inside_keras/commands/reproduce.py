@@ -129,7 +129,7 @@ def run_clevr_seg(args):
 def run_acdc(args):
     out, data = _prepare(args, "acdc", "acdc-reproduce")
     if args.source is not None:
-        from inside_keras.data.acdc import patient_folders
+        from inside_keras.data.acdc.reader import patient_folders
 
         patient_folders(args.source)  # InputError naming the folder unless the layout
     from inside_keras.reproduce import ACDC_FULL, ACDC_QUICK, reproduce_acdc

@@ -93,6 +93,6 @@ def load_prepared(path):
 def select_split(arrays, split):
     """The samples of one split (`train`, `val` or `test`) as a dict of arrays."""
     if split not in SPLITS:
-        raise InputError(f"unknown split {split!r}; allowed: {list(SPLITS)}", "--split")
+        raise InputError(f"unknown split {split!r}; allowed: {list(SPLITS)}", "split")
     keep = arrays["split"] == split
     return {key: value[keep] for key, value in arrays.items()}

@@ -38,7 +38,7 @@ class ClevrSegData:
     seed: int = 0
 
     def __post_init__(self):
-        from inside_keras.data.clevr_synthetic import MIN_SIZE
+        from inside_keras.data.clevr_seg.synthetic import MIN_SIZE
 
         _check_positive({"images": self.images})
         if self.size < MIN_SIZE:
@@ -73,7 +73,7 @@ class ACDCData:
 
     def prepare_options(self):
         """The `acdc_prepare.PrepareOptions` of these settings."""
-        from inside_keras.data.acdc_prepare import PrepareOptions
+        from inside_keras.data.acdc.prepare import PrepareOptions
 
         return PrepareOptions(
             spacing=self.spacing,
@@ -94,7 +94,9 @@ def ensure_clevr_seg(data_dir, data, workers=None, verbose=True):
             Workers are forked: pass 1 if a Keras backend is already loaded.
         verbose: print what is generated.
     """
-    from inside_keras.data import clevr_prepare, clevr_seg, clevr_synthetic
+    from inside_keras.data.clevr_seg import prepare as clevr_prepare
+    from inside_keras.data.clevr_seg import reader as clevr_seg
+    from inside_keras.data.clevr_seg import synthetic as clevr_synthetic
     from inside_keras.data.parallel import default_workers
     from inside_keras.data.prepared import save_prepared
 
@@ -137,11 +139,11 @@ def acdc_source(data_dir, data, source=None, verbose=True):
         InputError: `source` is not in the published layout.
     """
     if source is not None:
-        from inside_keras.data.acdc import patient_folders
+        from inside_keras.data.acdc.reader import patient_folders
 
         patient_folders(source)  # fails early, naming the folder, if not the layout
         return Path(source).resolve()
-    from inside_keras.data.acdc_phantom import generate_acdc
+    from inside_keras.data.acdc.phantom import generate_acdc
 
     root = (Path(data_dir) / f"phantoms_{data.patients}_seed{data.seed}").resolve()
     if (root / "training").is_dir():
@@ -168,7 +170,7 @@ def ensure_acdc(data_dir, data, source, verbose=True):
     Raises:
         InputError: a patient of `source` has bad files.
     """
-    from inside_keras.data.acdc_prepare import prepare_acdc
+    from inside_keras.data.acdc.prepare import prepare_acdc
     from inside_keras.data.prepared import save_prepared
 
     source = Path(source)

@@ -3,7 +3,7 @@
 `reproduce_acdc(settings, out_dir, data_dir, source=None)` makes sure a prepared ACDC
 file exists: it prepares the patients of `source/training` (a real ACDC folder in the
 published layout), or, without `source`, of synthetic phantoms it generates in
-`data_dir` (`inside_keras.data.acdc_phantom`). The condition is `[ED, ES, position]`
+`data_dir` (`inside_keras.data.acdc.phantom`). The condition is `[ED, ES, position]`
 (`prepare acdc` defaults), patients are split into train, val and test. It trains a
 2-D U-Net with the conditioning in the bottleneck (none, FiLM, Guide Me, INSIDE) under
 identical settings and scores the test patients like the challenge
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from inside_keras.config import ModelConfig
-from inside_keras.data.acdc import PHASES
+from inside_keras.data.acdc.reader import PHASES
 from inside_keras.data.acdc_evaluation import TABLE_STRUCTURES
 from inside_keras.data.ready import ACDCData, acdc_source, ensure_acdc
 from inside_keras.errors import InputError

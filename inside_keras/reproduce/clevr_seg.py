@@ -58,7 +58,7 @@ QUICK = ReproduceSettings(images=2000, size=64, epochs=10, learning_rate=3e-3)
 
 
 def _quadrant_title(z):
-    from inside_keras.data.clevr_seg import CONDITIONS
+    from inside_keras.data.clevr_seg.reader import CONDITIONS
 
     return CONDITIONS["coordinates"][int(z.argmax())].replace("_", " ")
 
