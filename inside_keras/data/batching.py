@@ -33,13 +33,12 @@ def augmentation_for(arrays):
     for augmentation in DATASET_AUGMENTATIONS.values():
         if all(key in arrays for key in augmentation.ARRAYS):
             return augmentation.flip_rule(arrays)
-    known = "; ".join(
-        f"{name}: {list(augmentation.ARRAYS)}"
+    known = ", ".join(
+        f"{name} has {list(augmentation.ARRAYS)}"
         for name, augmentation in DATASET_AUGMENTATIONS.items()
     )
     raise InputError(
-        f"flips need to know how they change `z`, but arrays {sorted(arrays)} are of no known "
-        f"dataset (its arrays: {known})",
+        f"no flip rule for arrays {sorted(arrays)}: they are of no known dataset ({known})",
         "augmentation",
     )
 

@@ -6,8 +6,9 @@ Arrays (all readable with `allow_pickle=False`):
 - `y` float32 `(N, H, W, 1)` in {0, 1} for binary tasks, or uint8 `(N, H, W)` class ids;
 - `z` float32 `(N, K)`: the condition;
 - `split` unicode `(N,)` in {train, val, test}; `name` unicode `(N,)`;
-- optional extra per-sample arrays (ACDC: `patient`, `phase`, `slice_index`,
-  `slice_position`).
+- optional extra per-sample arrays (CLEVR-Seg: `condition`, `condition_value`; ACDC:
+  `patient`, `phase`, `slice_index`, `slice_position`, ...); flip augmentation picks the
+  dataset's rule by them (`inside_keras.data.batching.augmentation_for`).
 
 Files are written atomically: to a temporary file in the target folder, then
 renamed, so a failed or interrupted preparation leaves nothing at the target.
