@@ -30,7 +30,9 @@ def validate(arrays, source="dataset"):
     """Check shapes, dtypes and splits of prepared arrays; raise `InputError` if wrong."""
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
-        raise InputError(f"missing arrays {missing}; a prepared dataset has {list(REQUIRED)}", source)
+        raise InputError(
+            f"missing arrays {missing}; a prepared dataset has {list(REQUIRED)}", source
+        )
     x, y, z = arrays["x"], arrays["y"], arrays["z"]
     n = len(x)
     if x.ndim != 4 or x.dtype != np.float32:

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from inside_keras.data.acdc_evaluation import EvaluationResult, evaluate
 from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
+from inside_keras.data.acdc_evaluation import EvaluationResult, evaluate
 from inside_keras.data.prepared import select_split
 from inside_keras.errors import InputError
 from tests.data import acdc_folders

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inside_keras.cli import main
-from inside_keras.data.acdc.reader import PHASES, read_info, read_patient
 from inside_keras.data.acdc.prepare import PrepareOptions, condition_vector, prepare_acdc
+from inside_keras.data.acdc.reader import PHASES, read_info, read_patient
 from inside_keras.data.prepared import load_prepared
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError

@@ -42,8 +42,13 @@ def flipped_union(name, quadrant, flips):
 @pytest.mark.parametrize("flips", [("horizontal",), ("vertical",), ("horizontal", "vertical")])
 def test_flipped_mask_is_union_of_objects_in_swapped_quadrant(coordinates, flips):
     before = {key: coordinates[key].copy() for key in ("y", "z")}
-    batches = ConditionedBatches(coordinates, batch_size=5, flips=flips, flip_probability=1.0,
-                                 flip_rule=augmentation_for(coordinates))
+    batches = ConditionedBatches(
+        coordinates,
+        batch_size=5,
+        flips=flips,
+        flip_probability=1.0,
+        flip_rule=augmentation_for(coordinates),
+    )
     inputs, y = batches[0]
     for i, name in enumerate(coordinates["name"]):
         quadrant = QUADRANTS[int(inputs["condition"][i].argmax())]
@@ -90,13 +95,20 @@ def test_acdc_flips_keep_phase_and_position(tmp_path):
         options = PrepareOptions(spacing=1.5, size=16, position=position)
         arrays = prepare_acdc(root, options=options).arrays
         for flips, axes in ((("horizontal",), (1,)), (("horizontal", "vertical"), (0, 1))):
-            batches = ConditionedBatches(arrays, batch_size=len(arrays["x"]), flips=flips,
-                                         flip_probability=1.0, flip_rule=augmentation_for(arrays))
+            batches = ConditionedBatches(
+                arrays,
+                batch_size=len(arrays["x"]),
+                flips=flips,
+                flip_probability=1.0,
+                flip_rule=augmentation_for(arrays),
+            )
             inputs, y = batches[0]
             assert y.dtype == np.uint8 and y.shape == arrays["y"].shape
             np.testing.assert_array_equal(inputs["condition"], arrays["z"])
             np.testing.assert_array_equal(y, np.flip(arrays["y"], [a + 1 for a in axes]))
-            np.testing.assert_array_equal(inputs["image"], np.flip(arrays["x"], [a + 1 for a in axes]))
+            np.testing.assert_array_equal(
+                inputs["image"], np.flip(arrays["x"], [a + 1 for a in axes])
+            )
 
 
 def test_batches_cover_the_data_and_shuffle_per_epoch():
@@ -142,9 +154,13 @@ def test_fit_on_batches(coordinates):
     output = keras.layers.Conv2D(1, 1, activation="sigmoid")(features + bias)
     model = keras.Model({"image": image, "condition": condition}, output)
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    batches = ConditionedBatches(coordinates, batch_size=5, shuffle=True,
-                                 flips=("horizontal", "vertical"),
-                                 flip_rule=augmentation_for(coordinates))
+    batches = ConditionedBatches(
+        coordinates,
+        batch_size=5,
+        shuffle=True,
+        flips=("horizontal", "vertical"),
+        flip_rule=augmentation_for(coordinates),
+    )
     history = model.fit(batches, epochs=2, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and all(np.isfinite(losses)) and 0 < losses[-1] < 2

@@ -1,4 +1,4 @@
-"""Synthetic ACDC look-alikes, written in the published layout (see `inside_keras.data.acdc.reader`).
+"""Synthetic ACDC look-alikes, written in the published layout (see `acdc.reader`).
 
 Each patient is a short-axis cine stack: a left-ventricular (LV) cavity, the myocardium
 (MYO) ring around it and a right-ventricular (RV) crescent beside the septum, inside a

@@ -194,13 +194,17 @@ def prepare_acdc(root, split="training", options=None, progress=None):
             skipped.append((folder, str(error)))
         else:
             by_patient[patient.name] = [
-                sample for frame in patient.frames for sample in _frame_samples(patient, frame, options)
+                sample
+                for frame in patient.frames
+                for sample in _frame_samples(patient, frame, options)
             ]
         if progress is not None:
             progress(done, len(folders))
     if not by_patient:
         raise InputError(f"none of {len(folders)} patient folders is usable", folders[0].parent)
-    splits = split_groups(list(by_patient), options.val_fraction, options.test_fraction, options.seed)
+    splits = split_groups(
+        list(by_patient), options.val_fraction, options.test_fraction, options.seed
+    )
     samples = [
         dict(sample, split=splits[name])
         for name, patient_samples in by_patient.items()

@@ -1,4 +1,4 @@
-"""Render a synthetic CLEVR-Seg in the published layout (see `inside_keras.data.clevr_seg.reader`).
+"""Render a synthetic CLEVR-Seg in the published layout (see `clevr_seg.reader`).
 
 Flat 2-D scenes of 3 to 10 objects: cubes (rotated squares), spheres (shaded discs)
 and triangles, in the three colours and sizes of CLEVR-Seg, on a textured floor with
