@@ -1,47 +1,58 @@
-"""A one-line progress bar on stderr (no dependency): `label [#####.....] 120/400`.
+"""Progress on stderr through `rich`: label, bar, count, rate and time left.
 
-It draws only on a terminal, so a failing command's stderr stays the one error line
-that scripts read; leaving its `with` block by an exception clears the bar's line.
+It draws only when stderr is a terminal, so that a failing command's stderr stays the
+one error line that scripts read.
 """
 
+import contextlib
 import sys
-import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 
-class ProgressBar:
-    """Context manager yielding a callable `progress(done, total)` that redraws one line.
+class _Rate(ProgressColumn):
+    """Items finished per second."""
+
+    def render(self, task):
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.1f}/s", style="progress.data.speed")
+
+
+@contextlib.contextmanager
+def progress(label, console=None):
+    """Show a progress bar while the block runs.
 
     Args:
         label: text in front of the bar.
-        stream: where to draw (default `sys.stderr`); nothing is drawn unless it is a
-            terminal.
-        width: bar width in characters.
-        interval: least seconds between redraws (the last one is always drawn).
+        console: the `rich.console.Console` to draw on; by default one on stderr that
+            counts as a terminal only if stderr is one. Nothing is drawn unless
+            `console.is_terminal`.
+
+    Yields:
+        A callable `update(done, total)`: `done` of `total` items are finished.
     """
+    if console is None:
+        console = Console(stderr=True, force_terminal=sys.stderr.isatty())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
 
-    def __init__(self, label, stream=None, width=30, interval=0.1):
-        self.label = label
-        self.stream = sys.stderr if stream is None else stream
-        self.width = width
-        self.interval = interval
-        self.enabled = self.stream.isatty()
-        self._last = float("-inf")
+        def update(done, total):
+            bar.update(task, completed=done, total=total)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback):
-        if kind is not None and self.enabled:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-
-    def __call__(self, done, total):
-        now = time.monotonic()
-        if not self.enabled or (done < total and now - self._last < self.interval):
-            return
-        self._last = now
-        filled = self.width * done // total
-        bar = "#" * filled + "." * (self.width - filled)
-        end = "\n" if done == total else ""
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{end}")
-        self.stream.flush()
+        yield update

@@ -139,7 +139,7 @@ def split_for_training(arrays, source):
 
 def make_batches(config, train_arrays, val_arrays):
     """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order."""
-    from inside_keras.data.batching import ConditionedBatches
+    from inside_keras.data.batching import ConditionedBatches, augmentation_for
 
     flips = ("horizontal", "vertical") if config.data.augment else ()
     try:
@@ -149,6 +149,7 @@ def make_batches(config, train_arrays, val_arrays):
             shuffle=True,
             flips=flips,
             seed=config.training.seed,
+            flip_rule=augmentation_for(train_arrays) if flips else None,
         )
     except ValueError as error:
         raise InputError(str(error), "data.augment") from None

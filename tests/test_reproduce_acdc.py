@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from inside_keras.data.acdc import PHASES
+from inside_keras.data.acdc.reader import PHASES
 from inside_keras.evaluation.acdc import CHALLENGE_FIELDS, TABLE_STRUCTURES
 from tests.runs import CLI
 

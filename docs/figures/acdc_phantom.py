@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from inside_keras.data.acdc import PHASES, read_patient  # noqa: E402
-from inside_keras.data.acdc_phantom import generate_acdc  # noqa: E402
+from inside_keras.data.acdc.phantom import generate_acdc  # noqa: E402
+from inside_keras.data.acdc.reader import PHASES, read_patient  # noqa: E402
 
 #: Overlay colours of RV, MYO, LV (background transparent).
 COLOURS = ListedColormap(

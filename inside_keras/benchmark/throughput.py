@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from inside_keras.data.batching import ConditionedBatches
+from inside_keras.data.batching import ConditionedBatches, augmentation_for
 
 
 def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
@@ -38,6 +38,7 @@ def pipeline_batches_per_s(workload, samples, epochs):
         batch_size=workload.batch_size,
         shuffle=True,
         flips=("horizontal", "vertical"),
+        flip_rule=augmentation_for(arrays),
     )
     rates = []
     for _ in range(epochs):
@@ -51,7 +52,7 @@ def pipeline_batches_per_s(workload, samples, epochs):
 
 def generate_images_per_s(images, size):
     """Images per second that `generate clevr-seg` renders and writes (one process)."""
-    from inside_keras.data.clevr_synthetic import GenerateOptions, generate
+    from inside_keras.data.clevr_seg.synthetic import GenerateOptions, generate
 
     with tempfile.TemporaryDirectory(prefix="inside-keras-bench-") as folder:
         start = time.perf_counter()

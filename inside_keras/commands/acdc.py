@@ -6,6 +6,7 @@ Cheap to import: the data modules (NumPy, SciPy, nibabel) are imported when a co
 import sys
 from contextlib import contextmanager
 
+from inside_keras.commands.datasets import flag_names
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -34,12 +35,13 @@ def add_generate_arguments(parser):
 
 def generate(args):
     """Run `generate acdc`; returns the exit code."""
-    from inside_keras.data.acdc_phantom import generate_acdc
+    from inside_keras.data.acdc.phantom import generate_acdc
+    from inside_keras.progress import progress
 
     if args.patients < 1:
         raise InputError(f"must be at least 1, got {args.patients}", "--patients")
-    with _writing(args.out):
-        folders = generate_acdc(args.out, patients=args.patients, seed=args.seed)
+    with _writing(args.out), progress("generate acdc") as update:
+        folders = generate_acdc(args.out, patients=args.patients, seed=args.seed, progress=update)
     print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")
     return 0
 
@@ -99,21 +101,19 @@ def add_prepare_arguments(parser):
 
 def prepare(args):
     """Run `prepare acdc`; returns the exit code."""
-    from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
+    from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
     from inside_keras.data.prepared import save_prepared
+    from inside_keras.progress import progress
 
-    options = PrepareOptions(
-        spacing=args.spacing,
-        size=args.size,
-        condition=args.condition,
-        position=args.position,
-        val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction,
-        seed=args.seed,
-        skip_bad=args.skip_bad,
-    )
+    fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
-    result = prepare_acdc(source, args.split, options)
+    with flag_names(*fields, "split"), progress("prepare acdc") as update:
+        options = PrepareOptions(
+            **{field: getattr(args, field) for field in fields},
+            seed=args.seed,
+            skip_bad=args.skip_bad,
+        )
+        result = prepare_acdc(source, args.split, options, update)
     with _writing(args.out):
         save_prepared(args.out, **result.arrays)
     for folder, reason in result.skipped:

@@ -6,7 +6,8 @@ Cheap to import: the data modules are imported when a command runs.
 import sys
 from pathlib import Path
 
-from inside_keras.data import clevr_seg
+from inside_keras.commands.datasets import flag_names
+from inside_keras.data.clevr_seg import reader
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -41,25 +42,26 @@ def add_generate_arguments(parser):
 
 def generate(args):
     """Write a synthetic CLEVR-Seg in the published layout; returns the exit code."""
-    from inside_keras.data import clevr_synthetic
-    from inside_keras.progress import ProgressBar
+    from inside_keras.data.clevr_seg import synthetic
+    from inside_keras.progress import progress
 
     if args.out.exists() and not args.out.is_dir():
         raise InputError("exists and is not a folder", args.out)
-    options = clevr_synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
+    with flag_names("n", "size", "workers"):
+        options = synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
     earlier = []
     if args.out.is_dir() and any(args.out.iterdir()):
-        if not clevr_seg.is_layout(args.out):
+        if not reader.is_layout(args.out):
             raise InputError(
-                f"is neither empty nor a CLEVR-Seg folder (with {list(clevr_seg.FOLDERS)}); "
+                f"is neither empty nor a CLEVR-Seg folder (with {list(reader.FOLDERS)}); "
                 "choose a new or empty folder",
                 args.out,
             )
-        earlier = clevr_seg.list_names(args.out)
-    with ProgressBar("generate clevr-seg") as progress:
-        clevr_synthetic.generate(args.out, options, progress)
+        earlier = reader.list_names(args.out)
+    with progress("generate clevr-seg") as update:
+        synthetic.generate(args.out, options, update)
     print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
-    stale = set(earlier) - {clevr_synthetic.image_name(index) for index in range(options.n)}
+    stale = set(earlier) - {synthetic.image_name(index) for index in range(options.n)}
     if stale:
         print(
             f"inside-keras generate: note: {len(stale)} earlier images remain in "
@@ -80,7 +82,7 @@ def add_prepare_arguments(parser):
     parser.add_argument(
         "--condition",
         required=True,
-        choices=list(clevr_seg.CONDITIONS),
+        choices=list(reader.CONDITIONS),
         help="condition type; z is the one-hot of a value drawn among those in the scene",
     )
     parser.add_argument("--out", required=True, type=Path, help="prepared .npz file to write")
@@ -109,20 +111,22 @@ def _missing_source_error(source):
 
 def prepare(args):
     """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
-    from inside_keras.data import clevr_prepare, safe_zip
+    from inside_keras.data import safe_zip
+    from inside_keras.data.clevr_seg import prepare as clevr_prepare
     from inside_keras.data.prepared import save_prepared
-    from inside_keras.progress import ProgressBar
+    from inside_keras.progress import progress
 
-    options = clevr_prepare.PrepareOptions(
-        args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
-    )
+    with flag_names("condition", "size", "limit", "workers"):
+        options = clevr_prepare.PrepareOptions(
+            args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
+        )
     source = args.source or default_source()
     if not source.exists() or (source.is_dir() and not any(source.iterdir())):
         raise _missing_source_error(source)
     if args.out.is_dir():
         raise InputError("is a folder; expected a .npz file path", args.out)
-    with safe_zip.folder_or_zip(source) as folder, ProgressBar("prepare clevr-seg") as progress:
-        result = clevr_prepare.prepare(clevr_seg.find_root(folder), options, progress)
+    with safe_zip.folder_or_zip(source) as folder, progress("prepare clevr-seg") as update:
+        result = clevr_prepare.prepare(reader.find_root(folder), options, update)
         try:
             save_prepared(args.out, **result.arrays)
         except OSError as error:

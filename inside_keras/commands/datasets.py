@@ -4,12 +4,29 @@ Each dataset module under `inside_keras.commands` (named in `DATASET_MODULES`)
 provides `add_generate_arguments(parser)`, `generate(args) -> int`,
 `add_prepare_arguments(parser)` and `prepare(args) -> int`. Modules must be
 cheap to import (no Keras import at module level): the parser imports them all.
+Data modules name a bad value by its field (`val_fraction`); `flag_names` reports it
+under its flag (`--val-fraction`).
 """
 
 import importlib
+from contextlib import contextmanager
+
+from inside_keras.errors import InputError
 
 #: Dataset name on the command line -> module under `inside_keras.commands`.
 DATASET_MODULES = {"clevr-seg": "clevr_seg", "acdc": "acdc"}
+
+
+@contextmanager
+def flag_names(*fields):
+    """Re-raise an `InputError` whose source is one of `fields` (option fields such as
+    `val_fraction`) with the flag of that field (`--val-fraction`) as its source."""
+    try:
+        yield
+    except InputError as error:
+        if error.source not in fields:
+            raise
+        raise InputError(error.message, f"--{error.source.replace('_', '-')}") from None
 
 
 def _register(subparsers, command, help_text):

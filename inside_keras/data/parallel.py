@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 
 def ordered_map(function, tasks, workers=1):
@@ -20,8 +21,11 @@ def ordered_map(function, tasks, workers=1):
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     chunk = max(1, min(32, len(tasks) // (8 * workers)))
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        yield from pool.imap(function, tasks, chunksize=chunk)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    try:
+        yield from pool.map(function, tasks, chunksize=chunk)
+    finally:
+        pool.shutdown(cancel_futures=True)  # after an early exit, start no further task
 
 
 def default_workers():

@@ -6,8 +6,9 @@ Arrays (all readable with `allow_pickle=False`):
 - `y` float32 `(N, H, W, 1)` in {0, 1} for binary tasks, or uint8 `(N, H, W)` class ids;
 - `z` float32 `(N, K)`: the condition;
 - `split` unicode `(N,)` in {train, val, test}; `name` unicode `(N,)`;
-- optional extra per-sample arrays (ACDC: `patient`, `phase`, `slice_index`,
-  `slice_position`).
+- optional extra per-sample arrays (CLEVR-Seg: `condition`, `condition_value`; ACDC:
+  `patient`, `phase`, `slice_index`, `slice_position`, ...); flip augmentation picks the
+  dataset's rule by them (`inside_keras.data.batching.augmentation_for`).
 
 Files are written atomically: to a temporary file in the target folder, then
 renamed, so a failed or interrupted preparation leaves nothing at the target.
@@ -29,7 +30,9 @@ def validate(arrays, source="dataset"):
     """Check shapes, dtypes and splits of prepared arrays; raise `InputError` if wrong."""
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
-        raise InputError(f"missing arrays {missing}; a prepared dataset has {list(REQUIRED)}", source)
+        raise InputError(
+            f"missing arrays {missing}; a prepared dataset has {list(REQUIRED)}", source
+        )
     x, y, z = arrays["x"], arrays["y"], arrays["z"]
     n = len(x)
     if x.ndim != 4 or x.dtype != np.float32:
@@ -93,6 +96,6 @@ def load_prepared(path):
 def select_split(arrays, split):
     """The samples of one split (`train`, `val` or `test`) as a dict of arrays."""
     if split not in SPLITS:
-        raise InputError(f"unknown split {split!r}; allowed: {list(SPLITS)}", "--split")
+        raise InputError(f"unknown split {split!r}; allowed: {list(SPLITS)}", "split")
     keep = arrays["split"] == split
     return {key: value[keep] for key, value in arrays.items()}

@@ -42,7 +42,9 @@ def ensure_clevr_seg(data_dir, generate, workers=None, verbose=True):
             Workers are forked: pass 1 if a Keras backend is already loaded.
         verbose: print what is generated.
     """
-    from inside_keras.data import clevr_prepare, clevr_seg, clevr_synthetic
+    from inside_keras.data.clevr_seg import prepare as clevr_prepare
+    from inside_keras.data.clevr_seg import reader as clevr_seg
+    from inside_keras.data.clevr_seg import synthetic as clevr_synthetic
     from inside_keras.data.parallel import default_workers
     from inside_keras.data.prepared import save_prepared
 
@@ -88,11 +90,11 @@ def acdc_source(data_dir, generate, verbose=True):
         InputError: the source is not in the published layout.
     """
     if generate.source is not None:
-        from inside_keras.data.acdc import patient_folders
+        from inside_keras.data.acdc.reader import patient_folders
 
         patient_folders(generate.source)  # fails early, naming the folder, if not the layout
         return Path(generate.source).resolve()
-    from inside_keras.data.acdc_phantom import generate_acdc
+    from inside_keras.data.acdc.phantom import generate_acdc
 
     root = (Path(data_dir) / f"phantoms_{generate.patients}_seed{generate.seed}").resolve()
     if not root.is_dir() and verbose:
@@ -116,7 +118,7 @@ def ensure_acdc(data_dir, generate, source, verbose=True):
     Raises:
         InputError: a patient of `source` has bad files.
     """
-    from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
+    from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
     from inside_keras.data.prepared import save_prepared
 
     source = Path(source)

@@ -23,13 +23,13 @@ def split_groups(groups, val_fraction, test_fraction, seed):
     Returns:
         A dict group -> split name.
     """
-    for name, value in (("--val-fraction", val_fraction), ("--test-fraction", test_fraction)):
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 <= value <= 1:
             raise InputError(f"must be in [0, 1], got {value}", name)
     if val_fraction + test_fraction > 1:
         raise InputError(
             f"val + test fractions must be at most 1, got {val_fraction} + {test_fraction}",
-            "--val-fraction",
+            "val_fraction",
         )
     unique = sorted(set(groups))
     order = np.random.default_rng(seed).permutation(len(unique))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inside_keras.data.acdc import PHASES, STRUCTURES, read_patient
+from inside_keras.data.acdc.reader import PHASES, STRUCTURES, read_patient
 from inside_keras.data.resample import resample_inplane, window
 from inside_keras.errors import InputError
 from inside_keras.evaluation.masks import dice, dice_scores, hd95

@@ -24,7 +24,7 @@
 
 import numpy as np
 
-from inside_keras.data.acdc import PHASES
+from inside_keras.data.acdc.reader import PHASES
 from inside_keras.errors import InputError
 from inside_keras.evaluation.acdc import TABLE_STRUCTURES
 
@@ -73,7 +73,7 @@ class ClevrSegEvaluation(Evaluation):
         return scores(labels, test)
 
     def figure_samples(self, test):
-        from inside_keras.data.clevr_seg import CONDITIONS
+        from inside_keras.data.clevr_seg.reader import CONDITIONS
 
         indices = np.arange(min(FIGURE_SAMPLES, len(test["x"])))
         titles = [

@@ -1,6 +1,6 @@
 """Hand-built ACDC folders in the published layout, written with nibabel directly.
 
-Independent of `inside_keras.data.acdc_phantom`, so the reader is checked against files
+Independent of `inside_keras.data.acdc.phantom`, so the reader is checked against files
 this project's writer did not produce.
 """
 

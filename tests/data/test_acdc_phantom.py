@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from inside_keras.cli import main
-from inside_keras.data.acdc import patient_folders, read_cine, read_patient
-from inside_keras.data.acdc_phantom import contraction
+from inside_keras.data.acdc.phantom import contraction
+from inside_keras.data.acdc.reader import patient_folders, read_cine, read_patient
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inside_keras.cli import main
-from inside_keras.data.acdc import PHASES, read_info, read_patient
-from inside_keras.data.acdc_prepare import PrepareOptions, condition_vector, prepare_acdc
+from inside_keras.data.acdc.prepare import PrepareOptions, condition_vector, prepare_acdc
+from inside_keras.data.acdc.reader import PHASES, read_info, read_patient
 from inside_keras.data.prepared import load_prepared
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
@@ -84,18 +84,34 @@ def test_position_bins_and_condition_order():
 
 
 @pytest.mark.parametrize(
-    ("options", "flag"),
+    ("options", "field"),
     [
-        ({"condition": ("phase", "colour")}, "--condition"),
-        ({"position": "thirds"}, "--position"),
-        ({"size": 0}, "--size"),
-        ({"spacing": -1.0}, "--spacing"),
+        ({"condition": ("phase", "colour")}, "condition"),
+        ({"position": "thirds"}, "position"),
+        ({"size": 0}, "size"),
+        ({"spacing": -1.0}, "spacing"),
     ],
 )
-def test_bad_options_name_the_flag(options, flag):
+def test_bad_options_name_the_field(options, field):
     with pytest.raises(InputError) as error:
         PrepareOptions(**options)
-    assert error.value.source == flag
+    assert error.value.source == field
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--spacing", "-1"], "--spacing: must be a positive number of mm, got -1.0"),
+        (["--val-fraction", "0.9"], "--val-fraction: val + test fractions must be at most 1"),
+        (["--split", "validation"], "--split: unknown source split 'validation'"),
+    ],
+)
+def test_the_command_names_the_flag(dataset, tmp_path, capsys, flags, error):
+    out = tmp_path / "acdc.npz"
+    assert main(["prepare", "acdc", "--source", str(dataset), "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and error in err, err
+    assert not out.exists()
 
 
 def test_splits_keep_each_patient_whole_and_follow_the_seed(tmp_path):
@@ -122,6 +138,6 @@ def test_fractions_of_one_and_bad_fractions():
     assert set(split_groups(patients, 0.0, 0.0, seed=0).values()) == {"train"}
     with pytest.raises(InputError, match=r"at most 1, got 0.6 \+ 0.5") as error:
         split_groups(patients, 0.6, 0.5, seed=0)
-    assert error.value.source == "--val-fraction"
+    assert error.value.source == "val_fraction"
     with pytest.raises(InputError, match=r"in \[0, 1\], got -0.1"):
         split_groups(patients, 0.1, -0.1, seed=0)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from inside_keras.data.acdc import STRUCTURES
-from inside_keras.data.acdc_phantom import GROUPS, make_patient
+from inside_keras.data.acdc.phantom import GROUPS, make_patient
+from inside_keras.data.acdc.reader import STRUCTURES
 from inside_keras.data.resample import (
     centred_start,
     resample_inplane,

@@ -1,12 +1,16 @@
-"""`ConditionedBatches`: batches for `model.fit`, flips that keep the condition true."""
+"""`ConditionedBatches`: batches for `model.fit`, flips that keep the condition true
+(CLEVR-Seg quadrants swap, ACDC's phase and position stay)."""
 
 import keras
 import numpy as np
 import pytest
 
-from inside_keras.data import clevr_prepare
-from inside_keras.data.batching import FLIP_RULES, ConditionedBatches, FlipRule, flip_sample
-from tests.data import clevr_folder
+from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
+from inside_keras.data.batching import ConditionedBatches, augmentation_for
+from inside_keras.data.clevr_seg import prepare as clevr_prepare
+from inside_keras.data.clevr_seg.augment import FLIP_RULES
+from inside_keras.errors import InputError
+from tests.data import acdc_folders, clevr_folder
 
 QUADRANTS = ["top_left", "top_right", "bottom_right", "bottom_left"]
 
@@ -38,7 +42,13 @@ def flipped_union(name, quadrant, flips):
 @pytest.mark.parametrize("flips", [("horizontal",), ("vertical",), ("horizontal", "vertical")])
 def test_flipped_mask_is_union_of_objects_in_swapped_quadrant(coordinates, flips):
     before = {key: coordinates[key].copy() for key in ("y", "z")}
-    batches = ConditionedBatches(coordinates, batch_size=5, flips=flips, flip_probability=1.0)
+    batches = ConditionedBatches(
+        coordinates,
+        batch_size=5,
+        flips=flips,
+        flip_probability=1.0,
+        flip_rule=augmentation_for(coordinates),
+    )
     inputs, y = batches[0]
     for i, name in enumerate(coordinates["name"]):
         quadrant = QUADRANTS[int(inputs["condition"][i].argmax())]
@@ -58,23 +68,47 @@ def test_flipped_mask_is_union_of_objects_in_swapped_quadrant(coordinates, flips
     np.testing.assert_array_equal(coordinates["z"], before["z"])
 
 
-def test_attribute_conditions_are_flip_invariant():
-    image, mask = np.arange(24.0).reshape(2, 4, 3), np.eye(2, 4)[..., None]
-    z = np.array([0.0, 1.0, 0.0], np.float32)
+def test_clevr_rules_by_condition_type():
+    z3 = np.array([[0.0, 1.0, 0.0]], np.float32)
     for condition in ("colour", "shape", "size"):
+        rule = augmentation_for({"condition": np.array([condition])})
         for flip in ("horizontal", "vertical"):
-            flipped_image, flipped_mask, flipped_z = flip_sample(image, mask, z, condition, flip)
-            np.testing.assert_array_equal(flipped_z, z)
-            axis = 1 if flip == "horizontal" else 0
-            np.testing.assert_array_equal(flipped_image, np.flip(image, axis))
-            np.testing.assert_array_equal(flipped_mask, np.flip(mask, axis))
-    z4 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
-    assert flip_sample(image, mask, z4, "coordinates", "horizontal")[2].argmax() == 1
-    assert flip_sample(image, mask, z4, "coordinates", "vertical")[2].argmax() == 3
-    with pytest.raises(ValueError, match=r"no flip rule for conditions \['phase'\]"):
-        flip_sample(image, mask, z, "phase", "vertical")
-    rules = {**FLIP_RULES, "phase": FlipRule()}
-    np.testing.assert_array_equal(flip_sample(image, mask, z, "phase", "vertical", rules)[2], z)
+            np.testing.assert_array_equal(rule.flip_condition(z3, flip), z3)
+    z4 = np.array([[1.0, 0.0, 0.0, 0.0]], np.float32)
+    rule = augmentation_for({"condition": np.array(["coordinates", "coordinates"])})
+    assert rule is FLIP_RULES["coordinates"]
+    assert rule.flip_condition(z4, "horizontal").argmax() == 1  # top_left -> top_right
+    assert rule.flip_condition(z4, "vertical").argmax() == 3  # top_left -> bottom_left
+    with pytest.raises(InputError, match=r"no flip rule for condition types \['hue'\]") as error:
+        augmentation_for({"condition": np.array(["colour", "hue"])})
+    assert error.value.source == "condition"
+    with pytest.raises(InputError, match="change differently under flips"):
+        augmentation_for({"condition": np.array(["colour", "coordinates"])})
+    with pytest.raises(InputError, match=r"are of no known dataset") as error:
+        augmentation_for({"x": None, "y": None, "z": None})
+    assert error.value.source == "augmentation" and "slice_position" in error.value.message
+
+
+def test_acdc_flips_keep_phase_and_position(tmp_path):
+    root = acdc_folders.write_dataset(tmp_path / "acdc", patients=2)
+    for position in ("continuous", "bins"):
+        options = PrepareOptions(spacing=1.5, size=16, position=position)
+        arrays = prepare_acdc(root, options=options).arrays
+        for flips, axes in ((("horizontal",), (1,)), (("horizontal", "vertical"), (0, 1))):
+            batches = ConditionedBatches(
+                arrays,
+                batch_size=len(arrays["x"]),
+                flips=flips,
+                flip_probability=1.0,
+                flip_rule=augmentation_for(arrays),
+            )
+            inputs, y = batches[0]
+            assert y.dtype == np.uint8 and y.shape == arrays["y"].shape
+            np.testing.assert_array_equal(inputs["condition"], arrays["z"])
+            np.testing.assert_array_equal(y, np.flip(arrays["y"], [a + 1 for a in axes]))
+            np.testing.assert_array_equal(
+                inputs["image"], np.flip(arrays["x"], [a + 1 for a in axes])
+            )
 
 
 def test_batches_cover_the_data_and_shuffle_per_epoch():
@@ -100,7 +134,7 @@ def test_batches_cover_the_data_and_shuffle_per_epoch():
     np.testing.assert_array_equal(again[0][0]["image"], shuffled_first_batch(arrays))
     with pytest.raises(IndexError):
         plain[3]
-    with pytest.raises(ValueError, match="flips need the `condition` array"):
+    with pytest.raises(ValueError, match="flips need a `flip_rule`"):
         ConditionedBatches(arrays, flips=("horizontal",))
     with pytest.raises(ValueError, match="unknown flips \\['diagonal'\\]"):
         ConditionedBatches(arrays, flips=("diagonal",))
@@ -120,8 +154,13 @@ def test_fit_on_batches(coordinates):
     output = keras.layers.Conv2D(1, 1, activation="sigmoid")(features + bias)
     model = keras.Model({"image": image, "condition": condition}, output)
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    batches = ConditionedBatches(coordinates, batch_size=5, shuffle=True,
-                                 flips=("horizontal", "vertical"))
+    batches = ConditionedBatches(
+        coordinates,
+        batch_size=5,
+        shuffle=True,
+        flips=("horizontal", "vertical"),
+        flip_rule=augmentation_for(coordinates),
+    )
     history = model.fit(batches, epochs=2, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and all(np.isfinite(losses)) and 0 < losses[-1] < 2

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inside_keras.data import clevr_prepare, clevr_seg
+from inside_keras.data.clevr_seg import prepare as clevr_prepare
+from inside_keras.data.clevr_seg import reader
 from inside_keras.errors import InputError
 from tests.data import clevr_folder
 
@@ -34,17 +35,17 @@ def expected_mask(name, condition, value):
 
 
 def test_orders_match_design():
-    assert {k: list(v) for k, v in clevr_seg.CONDITIONS.items()} == ORDERS
+    assert {k: list(v) for k, v in reader.CONDITIONS.items()} == ORDERS
 
 
 def test_natural_key_orders_numbers_by_value():
     names = ["10.png", "9.png", "1.png", "0.png", "2.png"]
     want = ["0.png", "1.png", "2.png", "9.png", "10.png"]
-    assert sorted(names, key=clevr_seg.natural_key) == want
+    assert sorted(names, key=reader.natural_key) == want
 
 
 def test_read_example_masks_in_natural_order(folder):
-    scene = clevr_seg.read_example(folder, "scene_b")
+    scene = reader.read_example(folder, "scene_b")
     assert scene.image.shape == (40, 48, 3) and scene.image.dtype == np.uint8
     want = clevr_folder.visible_masks(clevr_folder.SCENES["scene_b"])
     np.testing.assert_array_equal(scene.masks, want)
@@ -84,9 +85,9 @@ def test_prepare_draws_every_present_value_over_seeds(folder):
 
 
 def test_quadrant_uses_x_as_column_and_y_as_row():
-    assert clevr_seg.quadrant(x=40, y=5, height=40, width=48) == "top_right"
-    assert clevr_seg.quadrant(x=5, y=30, height=40, width=48) == "bottom_left"
-    assert clevr_seg.quadrant(x=24, y=20, height=40, width=48) == "bottom_right"
+    assert reader.quadrant(x=40, y=5, height=40, width=48) == "top_right"
+    assert reader.quadrant(x=5, y=30, height=40, width=48) == "bottom_left"
+    assert reader.quadrant(x=24, y=20, height=40, width=48) == "bottom_right"
 
 
 def test_prepare_resizes_images_bilinear_and_masks_nearest(folder):
@@ -121,12 +122,12 @@ def test_limit_and_bad_options(folder):
 
 def test_find_root_accepts_one_nested_folder(tmp_path):
     clevr_folder.write_folder(tmp_path / "outer" / "clevr", names=["scene_a"])
-    assert clevr_seg.find_root(tmp_path / "outer") == tmp_path / "outer" / "clevr"
+    assert reader.find_root(tmp_path / "outer") == tmp_path / "outer" / "clevr"
     with pytest.raises(InputError, match="not a CLEVR-Seg folder"):
-        clevr_seg.find_root(tmp_path)
+        reader.find_root(tmp_path)
     clevr_folder.write_folder(tmp_path / "outer" / "copy", names=["scene_a"])
     with pytest.raises(InputError, match=r"several CLEVR-Seg folders here \(\['clevr', 'copy'\]\)"):
-        clevr_seg.find_root(tmp_path / "outer")
+        reader.find_root(tmp_path / "outer")
 
 
 def test_skipping_an_image_changes_no_other_sample(folder):

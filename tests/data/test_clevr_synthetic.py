@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from inside_keras.data import clevr_seg, clevr_synthetic
-from inside_keras.data.clevr_synthetic import GenerateOptions, generate, render_scene
+from inside_keras.data.clevr_seg import reader, synthetic
+from inside_keras.data.clevr_seg.synthetic import GenerateOptions, generate, render_scene
 from inside_keras.errors import InputError
 from tests.data.fresh_cli import run_cli
 
@@ -30,16 +30,16 @@ def test_generate_is_deterministic_and_independent_of_workers(tmp_path):
 
 def test_generated_layout_is_read_back_exactly(tmp_path):
     generate(tmp_path, GenerateOptions(n=4, size=96, seed=3))
-    assert clevr_seg.list_names(tmp_path) == [f"CLEVR_new_{i:06d}" for i in range(4)]
-    for index, name in enumerate(clevr_seg.list_names(tmp_path)):
-        scene = clevr_seg.read_example(tmp_path, name)
+    assert reader.list_names(tmp_path) == [f"CLEVR_new_{i:06d}" for i in range(4)]
+    for index, name in enumerate(reader.list_names(tmp_path)):
+        scene = reader.read_example(tmp_path, name)
         image, masks, description = render_scene(index, 96, 3)
         np.testing.assert_array_equal(scene.image, image[..., :3])
         np.testing.assert_array_equal(scene.masks, masks)
         assert scene.objects == json.loads(json.dumps(description["objects"]))
-        for condition in clevr_seg.CONDITIONS:
-            values = clevr_seg.object_values(scene, condition)
-            assert set(values) <= set(clevr_seg.CONDITIONS[condition])
+        for condition in reader.CONDITIONS:
+            values = reader.object_values(scene, condition)
+            assert set(values) <= set(reader.CONDITIONS[condition])
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -59,11 +59,11 @@ def test_scenes_follow_the_dataset_rules(seed):
             assert mask[y, x], "the object's centre pixel is visible"
             full = {"small": 0.045, "medium": 0.065, "large": 0.085}[item["size"]] * 200
             assert mask.sum() > 0.5 * full**2, "overlaps are limited"
-            colour = np.array(clevr_synthetic.COLOURS[item["color"]], float)
+            colour = np.array(synthetic.COLOURS[item["color"]], float)
             mean = image[mask][:, :3].mean(axis=0)
             assert np.argmax(mean) == np.argmax(colour)
 
 
 def test_options_are_checked():
-    with pytest.raises(InputError, match="--size: must be at least 32, got 8"):
+    with pytest.raises(InputError, match="size: must be at least 32, got 8"):
         GenerateOptions(size=8)

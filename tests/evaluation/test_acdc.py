@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from inside_keras.data.acdc_prepare import PrepareOptions, prepare_acdc
+from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
 from inside_keras.data.prepared import select_split
 from inside_keras.errors import InputError
 from inside_keras.evaluation.acdc import (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inside_keras.data.acdc import PHASES, patient_folders, read_patient
+from inside_keras.data.acdc.reader import PHASES, patient_folders, read_patient
 from inside_keras.data.resample import centred_start, resample_inplane, scale_factors, window
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
@@ -62,18 +62,18 @@ class PrepareOptions:
 
     def __post_init__(self):
         if not self.spacing > 0:
-            raise InputError(f"must be a positive number of mm, got {self.spacing}", "--spacing")
+            raise InputError(f"must be a positive number of mm, got {self.spacing}", "spacing")
         if self.size < 1:
-            raise InputError(f"must be a positive number of pixels, got {self.size}", "--size")
+            raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
         unknown = [name for name in self.condition if name not in CONDITIONS]
         if unknown or not self.condition or len(set(self.condition)) != len(self.condition):
             raise InputError(
                 f"got {list(self.condition)}; choose distinct components from {list(CONDITIONS)}",
-                "--condition",
+                "condition",
             )
         if self.position not in POSITION_ENCODINGS:
             raise InputError(
-                f"got {self.position!r}; allowed: {list(POSITION_ENCODINGS)}", "--position"
+                f"got {self.position!r}; allowed: {list(POSITION_ENCODINGS)}", "position"
             )
 
 
@@ -167,26 +167,14 @@ _DTYPES = {
 }
 
 
-def read_patients(folders, skip_bad):
-    """Read each patient folder; with `skip_bad`, collect `(folder, reason)` of bad ones."""
-    patients, skipped = [], []
-    for folder in folders:
-        try:
-            patients.append(read_patient(folder))
-        except InputError as error:
-            if not skip_bad:
-                raise
-            skipped.append((folder, str(error)))
-    return patients, skipped
-
-
-def prepare_acdc(root, split="training", options=None):
+def prepare_acdc(root, split="training", options=None, progress=None):
     """Prepare the ED and ES slices of every patient in `root/split`.
 
     Args:
         root: the ACDC folder holding `training/` (and `testing/`).
         split: the source split to read, `"training"` or `"testing"`.
         options: a `PrepareOptions` (defaults if None).
+        progress: optional callable `progress(done, total)` called after each patient.
 
     Returns:
         A `PreparedACDC`; save its `arrays` with `save_prepared`.
@@ -196,20 +184,31 @@ def prepare_acdc(root, split="training", options=None):
     """
     options = options or PrepareOptions()
     folders = patient_folders(root, split)
-    patients, skipped = read_patients(folders, options.skip_bad)
-    if not patients:
+    by_patient, skipped = {}, []
+    for done, folder in enumerate(folders, start=1):
+        try:
+            patient = read_patient(folder)
+        except InputError as error:
+            if not options.skip_bad:
+                raise
+            skipped.append((folder, str(error)))
+        else:
+            by_patient[patient.name] = [
+                sample
+                for frame in patient.frames
+                for sample in _frame_samples(patient, frame, options)
+            ]
+        if progress is not None:
+            progress(done, len(folders))
+    if not by_patient:
         raise InputError(f"none of {len(folders)} patient folders is usable", folders[0].parent)
     splits = split_groups(
-        [patient.name for patient in patients],
-        options.val_fraction,
-        options.test_fraction,
-        options.seed,
+        list(by_patient), options.val_fraction, options.test_fraction, options.seed
     )
     samples = [
-        dict(sample, split=splits[patient.name])
-        for patient in patients
-        for frame in patient.frames
-        for sample in _frame_samples(patient, frame, options)
+        dict(sample, split=splits[name])
+        for name, patient_samples in by_patient.items()
+        for sample in patient_samples
     ]
     arrays = {
         key: np.array([sample[key] for sample in samples], dtype=dtype)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inside_keras.data import clevr_seg
+from inside_keras.data.clevr_seg import reader
 from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
 
@@ -29,7 +29,7 @@ class PrepareOptions:
     """What `prepare` builds.
 
     Args:
-        condition: a key of `clevr_seg.CONDITIONS`.
+        condition: a key of `reader.CONDITIONS`.
         size: side of the square output in pixels; None keeps the native size.
         seed: seeds the value drawn per image and the split.
         limit: use only the first `limit` images (natural order); None for all.
@@ -45,13 +45,13 @@ class PrepareOptions:
     workers: int = 1
 
     def __post_init__(self):
-        clevr_seg.check_condition(self.condition)
+        reader.check_condition(self.condition)
         if self.size is not None and self.size < 1:
-            raise InputError(f"must be a positive number of pixels, got {self.size}", "--size")
+            raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
         if self.limit is not None and self.limit < 1:
-            raise InputError(f"must be a positive number of images, got {self.limit}", "--limit")
+            raise InputError(f"must be a positive number of images, got {self.limit}", "limit")
         if self.workers < 1:
-            raise InputError(f"must be at least 1, got {self.workers}", "--workers")
+            raise InputError(f"must be at least 1, got {self.workers}", "workers")
 
 
 @dataclass
@@ -94,9 +94,9 @@ def _read_sample(task):
     (returned, not raised, so that worker processes hand it back)."""
     root, name, index, options = task
     try:
-        scene = clevr_seg.read_example(root, name)
+        scene = reader.read_example(root, name)
         rng = np.random.default_rng([options.seed, index])
-        mask, value = clevr_seg.build_sample(scene, options.condition, rng)
+        mask, value = reader.build_sample(scene, options.condition, rng)
         return (*resize(scene.image, mask, options.size), value)
     except InputError as error:
         return error
@@ -106,7 +106,7 @@ def prepare(root, options, progress=None):
     """Prepare the CLEVR-Seg folder `root`.
 
     Args:
-        root: CLEVR-Seg root (see `clevr_seg.find_root`).
+        root: CLEVR-Seg root (see `reader.find_root`).
         options: `PrepareOptions`.
         progress: optional callable `progress(done, total)` called after each image.
 
@@ -118,12 +118,12 @@ def prepare(root, options, progress=None):
             sizes without `options.size`, or no usable image at all.
     """
     root = Path(root)
-    names = clevr_seg.list_names(root)[: options.limit]
+    names = reader.list_names(root)[: options.limit]
     if not names:
         raise InputError("no images (images/*.png) in this CLEVR-Seg folder", root)
     tasks = [(root, name, index, options) for index, name in enumerate(names)]
     x = y = None
-    z = np.zeros((len(names), len(clevr_seg.CONDITIONS[options.condition])), np.float32)
+    z = np.zeros((len(names), len(reader.CONDITIONS[options.condition])), np.float32)
     value_index = np.zeros(len(names), np.int64)
     kept, skipped = [], []
     for done, (name, result) in enumerate(
@@ -139,7 +139,7 @@ def prepare(root, options, progress=None):
             elif image.shape != x.shape[1:]:
                 raise InputError(
                     f"image is {image.shape[1]}x{image.shape[0]} but earlier images are "
-                    f"{x.shape[2]}x{x.shape[1]}; pass --size to resize all",
+                    f"{x.shape[2]}x{x.shape[1]}; set `size` to resize them all",
                     root / "images" / f"{name}.png",
                 )
         except InputError as error:
@@ -150,7 +150,7 @@ def prepare(root, options, progress=None):
             row = len(kept)
             x[row] = image / np.float32(255)
             y[row, ..., 0] = mask
-            z[row] = clevr_seg.one_hot(options.condition, value)
+            z[row] = reader.one_hot(options.condition, value)
             value_index[row] = value
             kept.append(name)
         if progress is not None:

@@ -1,4 +1,4 @@
-"""Render a synthetic CLEVR-Seg in the published layout (see `inside_keras.data.clevr_seg`).
+"""Render a synthetic CLEVR-Seg in the published layout (see `clevr_seg.reader`).
 
 Flat 2-D scenes of 3 to 10 objects: cubes (rotated squares), spheres (shaded discs)
 and triangles, in the three colours and sizes of CLEVR-Seg, on a textured floor with
@@ -8,19 +8,17 @@ Every image is drawn from its own generator seeded with `(seed, index)`, so the 
 is the same for a seed whatever the number of worker processes.
 """
 
-import contextlib
 import functools
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from inside_keras.data.clevr_seg import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
+from inside_keras.data.clevr_seg.reader import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
 from inside_keras.data.parallel import ordered_map
-from inside_keras.data.png import encode_band_png, encode_png, write_file
 from inside_keras.errors import InputError
 
 #: Object colours (RGB) by CLEVR-Seg colour name.
@@ -103,7 +101,7 @@ class GenerateOptions:
     def __post_init__(self):
         for name, low in (("n", 1), ("size", MIN_SIZE), ("workers", 1)):
             if getattr(self, name) < low:
-                raise InputError(f"must be at least {low}, got {getattr(self, name)}", f"--{name}")
+                raise InputError(f"must be at least {low}, got {getattr(self, name)}", name)
 
 
 def image_name(index):
@@ -344,18 +342,18 @@ def write_scene(root, index, size, seed):
     """Render image `index` and write its image, scene JSON and masks under `root`."""
     image, owner, placed, boxes = _render(index, size, seed)
     name = image_name(index)
-    root = os.fspath(root)
-    write_file(f"{root}/images/{name}.png", encode_png(_rgba(image)))
-    scene = json.dumps(_scene(index, placed, size)).encode()
-    write_file(f"{root}/scenes/{name}.json", scene)
-    folder = f"{root}/segmentations/{name}"
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(folder)
-    for number, (rows, columns) in enumerate(boxes):
-        band = np.full((rows.stop - rows.start, size), MASK_BACKGROUND, dtype=np.uint8)
-        band[:, columns][owner[rows, columns] == number] = MASK_OBJECT
-        mask = encode_band_png(band, rows.start, size, MASK_BACKGROUND)
-        write_file(f"{folder}/{number}.png", mask)
+    root = Path(root)
+    Image.fromarray(_rgba(image)).save(root / "images" / f"{name}.png", compress_level=1)
+    scene = json.dumps(_scene(index, placed, size))
+    (root / "scenes" / f"{name}.json").write_text(scene, encoding="utf-8")
+    folder = root / "segmentations" / name
+    folder.mkdir(exist_ok=True)
+    mask = np.full((size, size), MASK_BACKGROUND, dtype=np.uint8)
+    for number, box in enumerate(boxes):
+        inside = owner[box] == number
+        mask[box][inside] = MASK_OBJECT
+        Image.fromarray(mask).save(folder / f"{number}.png", compress_level=1)
+        mask[box][inside] = MASK_BACKGROUND
 
 
 def _write_one(task):

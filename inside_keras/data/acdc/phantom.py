@@ -1,4 +1,4 @@
-"""Synthetic ACDC look-alikes, written in the published layout (see `inside_keras.data.acdc`).
+"""Synthetic ACDC look-alikes, written in the published layout (see `acdc.reader`).
 
 Each patient is a short-axis cine stack: a left-ventricular (LV) cavity, the myocardium
 (MYO) ring around it and a right-ventricular (RV) crescent beside the septum, inside a
@@ -184,7 +184,7 @@ def write_patient(patient, folder):
         _save(patient.labels[..., number - 1], patient.spacing, folder / f"{frame}_gt.nii.gz")
 
 
-def generate_acdc(out, patients=20, seed=0):
+def generate_acdc(out, patients=20, seed=0, progress=None):
     """Write `patients` phantoms to `out/training/patient001...`, groups in ACDC's rotation.
 
     Args:
@@ -192,6 +192,7 @@ def generate_acdc(out, patients=20, seed=0):
         patients: how many patients.
         seed: the seed; patient `i` draws from `numpy.random.default_rng([seed, i])`, so
             a patient does not depend on how many are generated.
+        progress: optional callable `progress(done, total)` called after each patient.
 
     Returns:
         The patient folders written.
@@ -203,4 +204,6 @@ def generate_acdc(out, patients=20, seed=0):
         folder = Path(out) / "training" / f"patient{index + 1:03d}"
         write_patient(make_patient(rng, groups[index % len(groups)]), folder)
         folders.append(folder)
+        if progress is not None:
+            progress(index + 1, patients)
     return folders

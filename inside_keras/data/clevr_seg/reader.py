@@ -231,7 +231,7 @@ def check_condition(condition):
     """Raise `InputError` unless `condition` is one of `CONDITIONS`."""
     if condition not in CONDITIONS:
         raise InputError(
-            f"unknown condition {condition!r}; allowed: {list(CONDITIONS)}", "--condition"
+            f"unknown condition {condition!r}; allowed: {list(CONDITIONS)}", "condition"
         )
 
 

@@ -207,7 +207,7 @@ def patient_folders(root, split="training"):
         InputError: `split` is not a published split, or the folder holds no patient.
     """
     if split not in SOURCE_SPLITS:
-        raise InputError(f"unknown ACDC split {split!r}; allowed: {list(SOURCE_SPLITS)}", "--split")
+        raise InputError(f"unknown source split {split!r}; allowed: {list(SOURCE_SPLITS)}", "split")
     folder = Path(root) / split
     if not folder.is_dir():
         raise InputError(
