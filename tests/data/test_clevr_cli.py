@@ -25,8 +25,19 @@ def folder(tmp_path):
 def prepare(source, out, *extra):
     # One process: forking this one, which may run JAX's threads, is unsafe.
     return main(
-        ["prepare", "clevr-seg", "--source", str(source), "--condition", "colour",
-         "--out", str(out), "--workers", "1", *extra]
+        [
+            "prepare",
+            "clevr-seg",
+            "--source",
+            str(source),
+            "--condition",
+            "colour",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            *extra,
+        ]
     )
 
 
@@ -174,12 +185,42 @@ def test_prepared_file_is_loadable_and_complete(folder, tmp_path, capsys):
 
 def test_generate_then_prepare(tmp_path, capsys):
     out = tmp_path / "gen"
-    assert main(["generate", "clevr-seg", "--out", str(out), "--n", "5", "--size", "64",
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "clevr-seg",
+                "--out",
+                str(out),
+                "--n",
+                "5",
+                "--size",
+                "64",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert len(list((out / "images").glob("*.png"))) == 5
     npz = tmp_path / "gen.npz"
-    assert main(["prepare", "clevr-seg", "--source", str(out), "--condition", "coordinates",
-                 "--out", str(npz), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "clevr-seg",
+                "--source",
+                str(out),
+                "--condition",
+                "coordinates",
+                "--out",
+                str(npz),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert load_prepared(npz)["x"].shape == (5, 64, 64, 3)
     assert main(["generate", "clevr-seg", "--out", str(tmp_path / "g2"), "--n", "0"]) == 2
     err = capsys.readouterr().err
@@ -224,8 +265,21 @@ def test_prepare_with_two_workers_matches_one(folder, tmp_path):
     one = tmp_path / "one.npz"
     assert prepare(folder, one, "--skip-bad", "--seed", "9") == 0
     two = tmp_path / "two.npz"
-    done = run_cli("prepare", "clevr-seg", "--source", folder, "--condition", "colour",
-                   "--out", two, "--skip-bad", "--seed", "9", "--workers", "2")
+    done = run_cli(
+        "prepare",
+        "clevr-seg",
+        "--source",
+        folder,
+        "--condition",
+        "colour",
+        "--out",
+        two,
+        "--skip-bad",
+        "--seed",
+        "9",
+        "--workers",
+        "2",
+    )
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stderr and str(folder / "segmentations" / "scene_c") in done.stderr
     a, b = load_prepared(one), load_prepared(two)
@@ -244,14 +298,44 @@ def test_generate_refuses_unrelated_folder_and_notes_stale_images(tmp_path, caps
     unrelated = tmp_path / "photos"
     unrelated.mkdir()
     (unrelated / "holiday.jpg").write_bytes(b"x")
-    assert main(["generate", "clevr-seg", "--out", str(unrelated), "--n", "2", "--size", "32",
-                 "--workers", "1"]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                "clevr-seg",
+                "--out",
+                str(unrelated),
+                "--n",
+                "2",
+                "--size",
+                "32",
+                "--workers",
+                "1",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{unrelated}: is neither empty nor a CLEVR-Seg" in err
     assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.jpg"]
     out = tmp_path / "gen"
     for n in ("3", "2"):
-        assert main(["generate", "clevr-seg", "--out", str(out), "--n", n, "--size", "32",
-                     "--workers", "1"]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "clevr-seg",
+                    "--out",
+                    str(out),
+                    "--n",
+                    n,
+                    "--size",
+                    "32",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
     err = capsys.readouterr().err
     assert "1 earlier images remain" in err

@@ -133,8 +133,9 @@ def test_find_root_accepts_one_nested_folder(tmp_path):
 def test_skipping_an_image_changes_no_other_sample(folder):
     full = prepared(folder, "colour", seed=4)
     (folder / "scenes" / "scene_b.json").write_text('{"objects": []}')
-    kept = clevr_prepare.prepare(folder, clevr_prepare.PrepareOptions("colour", seed=4,
-                                                                      skip_bad=True))
+    kept = clevr_prepare.prepare(
+        folder, clevr_prepare.PrepareOptions("colour", seed=4, skip_bad=True)
+    )
     assert [str(error.source) for error in kept.skipped] == [
         str(folder / "scenes" / "scene_b.json")
     ]

@@ -18,8 +18,20 @@ def folder_bytes(root):
 
 def test_generate_is_deterministic_and_independent_of_workers(tmp_path):
     generate(tmp_path / "a", GenerateOptions(n=6, size=64, seed=7, workers=1))
-    done = run_cli("generate", "clevr-seg", "--out", tmp_path / "b", "--n", 6, "--size", 64,
-                   "--seed", 7, "--workers", 2)
+    done = run_cli(
+        "generate",
+        "clevr-seg",
+        "--out",
+        tmp_path / "b",
+        "--n",
+        6,
+        "--size",
+        64,
+        "--seed",
+        7,
+        "--workers",
+        2,
+    )
     assert done.returncode == 0, done.stderr
     generate(tmp_path / "c", GenerateOptions(n=6, size=64, seed=8, workers=1))
     a, b, c = (folder_bytes(tmp_path / name) for name in "abc")
@@ -53,8 +65,15 @@ def test_scenes_follow_the_dataset_rules(seed):
         assert masks.shape == (len(objects), 200, 200)
         assert masks.sum(axis=0).max() <= 1, "visible masks never overlap"
         for item, mask in zip(objects, masks, strict=True):
-            assert {"shape", "color", "size", "material", "3d_coords", "pixel_coords",
-                    "rotation"} <= item.keys()
+            assert {
+                "shape",
+                "color",
+                "size",
+                "material",
+                "3d_coords",
+                "pixel_coords",
+                "rotation",
+            } <= item.keys()
             x, y = item["pixel_coords"][:2]
             assert mask[y, x], "the object's centre pixel is visible"
             full = {"small": 0.045, "medium": 0.065, "large": 0.085}[item["size"]] * 200
