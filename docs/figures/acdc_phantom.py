@@ -11,15 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-
-from inside_keras.data.acdc.phantom import generate_acdc  # noqa: E402
-from inside_keras.data.acdc.reader import PHASES, read_patient  # noqa: E402
+from inside_keras.data.acdc.phantom import generate_acdc
+from inside_keras.data.acdc.reader import PHASES, read_patient
+from inside_keras.plots import save_figure
 
 #: Overlay colours of RV, MYO, LV (background transparent).
 COLOURS = ListedColormap(
@@ -31,7 +29,8 @@ def plot_patient(patient, path, n_slices=4):
     """Save a grid: rows ED image, ED labels, ES image, ES labels; columns base to apex."""
     depth = patient.frames[0].image.shape[2]
     columns = np.linspace(0, depth - 1, n_slices).round().astype(int)
-    figure, axes = plt.subplots(4, n_slices, figsize=(2.2 * n_slices, 9), squeeze=False)
+    figure = Figure(figsize=(2.2 * n_slices, 9))
+    axes = figure.subplots(4, n_slices, squeeze=False)
     for phase_index, phase in enumerate(PHASES):
         frame = patient.frame(phase)
         high = np.percentile(frame.image, 99.5)
@@ -63,8 +62,7 @@ def plot_patient(patient, path, n_slices=4):
         fontsize=10,
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=72, pil_kwargs={"optimize": True})
-    plt.close(figure)
+    save_figure(figure, path, dpi=72)
 
 
 def main(out="docs/figures/acdc_phantom.png"):
