@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 
-def interleaved_times(tasks, rounds):
+def interleaved_times(tasks, rounds, on_round=None):
     """Wall-clock seconds of each task over `rounds` rounds of one call each.
 
     Round `r` starts with task `r mod n` and goes round, so no task always runs
@@ -15,6 +15,7 @@ def interleaved_times(tasks, rounds):
         tasks: list of zero-argument callables; each must return only when its
             work is finished (synchronise on the result).
         rounds: number of rounds.
+        on_round: optional `on_round(done, rounds)` called after each round (progress).
 
     Returns:
         `(rounds, len(tasks))` float array; row `r` holds round `r`'s times in task order.
@@ -27,6 +28,8 @@ def interleaved_times(tasks, rounds):
             start = time.perf_counter()
             tasks[index]()
             times[r, index] = time.perf_counter() - start
+        if on_round is not None:
+            on_round(r + 1, rounds)
     return times
 
 

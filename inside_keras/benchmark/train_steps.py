@@ -13,6 +13,7 @@ import numpy as np
 from inside_keras.benchmark.memory import PeakMemory
 from inside_keras.benchmark.timing import interleaved_times, paired_ratios
 from inside_keras.models import unet
+from inside_keras.progress import progress
 
 
 def synthetic_batch(workload, condition_dim, seed=0):
@@ -64,11 +65,14 @@ def measure_workload(workload, settings, backend, log=print):
     inputs, mask = synthetic_batch(workload, settings.condition_dim)
     jit = settings.jit_for(backend)
     models = []
-    for conditioning, placement in settings.configurations:
-        keras.utils.set_random_seed(0)
-        model = build_model(workload, conditioning, placement, settings.condition_dim, jit)
-        float(model.train_on_batch(inputs, mask))  # builds and compiles
-        models.append(model)
+    label = f"[{backend}] {workload.spatial_dims}-D"
+    with progress(f"{label} build and compile") as update:
+        for conditioning, placement in settings.configurations:
+            keras.utils.set_random_seed(0)
+            model = build_model(workload, conditioning, placement, settings.condition_dim, jit)
+            float(model.train_on_batch(inputs, mask))  # builds and compiles
+            models.append(model)
+            update(len(models), len(settings.configurations))
     for _ in range(settings.warmup):
         for model in models:
             float(model.train_on_batch(inputs, mask))
@@ -78,9 +82,10 @@ def measure_workload(workload, settings, backend, log=print):
             float(model.train_on_batch(inputs, mask))
         peaks.append(memory.peak_mb)
     log(f"  {workload.spatial_dims}-D: compiled and warmed up; timing {settings.steps} rounds")
-    train_times = interleaved_times(
-        [_train_task(model, inputs, mask) for model in models], settings.steps
-    )
+    with progress(f"{label} timing rounds") as update:
+        train_times = interleaved_times(
+            [_train_task(model, inputs, mask) for model in models], settings.steps, update
+        )
     ratios = paired_ratios(train_times)
     inference = None
     if settings.inference_steps:

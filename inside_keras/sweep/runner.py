@@ -102,13 +102,13 @@ def check_cluster_resources(resources, nodes):
         raise InputError(
             f"{resources.gpus_per_trial} GPUs per trial, but the largest node of the cluster "
             f"has {most_gpus:g} (cluster total {total_gpus:g}); use at most {most_gpus:g}",
-            "--gpus-per-trial",
+            "resources.gpus_per_trial",
         )
     if resources.cpus_per_trial > most_cpus:
         raise InputError(
             f"{resources.cpus_per_trial} CPUs per trial, but the largest node of the cluster "
             f"has {most_cpus:g}; use at most {most_cpus:g}",
-            "--cpus-per-trial",
+            "resources.cpus_per_trial",
         )
 
 

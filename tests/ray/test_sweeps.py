@@ -213,7 +213,7 @@ def test_more_gpus_than_the_cluster_has(tmp_path, data, two_node_cluster):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
-    assert "--gpus-per-trial: 1.0 GPUs per trial, but the largest node" in result.stderr
+    assert "resources.gpus_per_trial: 1.0 GPUs per trial, but the largest node" in result.stderr
 
 
 def test_cluster_launcher_config_is_valid_for_ray_up():
