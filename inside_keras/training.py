@@ -269,7 +269,8 @@ def run_is_finished(out_dir):
     return state is not None and state.finished
 
 
-def _check_resume(out_dir, config):
+def check_same_config(out_dir, config):
+    """Raise InputError unless the run in `out_dir` was started with `config`."""
     from inside_keras.config import read_yaml_mapping
 
     saved_path = out_dir / CONFIG_FILE
@@ -285,8 +286,8 @@ def _check_resume(out_dir, config):
     )
     if changed:
         raise InputError(
-            f"refusing to resume with a different config (changed: {', '.join(changed)}); "
-            "rerun without --resume in a new --out folder",
+            f"holds a run of a different config (changed: {', '.join(changed)}); "
+            "continue it with its own config, or choose a new output folder",
             saved_path,
         )
 
@@ -347,7 +348,7 @@ def train(config, arrays, resume=False, verbose=1):
     out_dir = Path(config.output.dir)
     checkpoint_dir, log_path = out_dir / CHECKPOINT_DIR, out_dir / LOG_FILE
     if resume:
-        _check_resume(out_dir, config)
+        check_same_config(out_dir, config)
         state = read_state(checkpoint_dir)
         if run_is_finished(out_dir):
             return TrainResult(out_dir=out_dir, fit=None, state=state)

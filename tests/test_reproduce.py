@@ -66,6 +66,14 @@ def test_reproduce_writes_the_contract_learns_and_reuses_runs(tmp_path):
     assert json.loads((out / "results.json").read_text())["methods"] == saved["methods"]
     assert stamps == {name: (out / name / "model.keras").stat().st_mtime_ns for name in METHODS}
 
+    # A changed experiment does not reuse (or touch) the runs of the old one.
+    changed = subprocess.run(
+        [*command, "--set", "training.learning_rate=0.02"], capture_output=True, text=True
+    )
+    assert changed.returncode == 2 and changed.stderr.count("\n") == 1, changed.stderr
+    assert "holds a run of a different config (changed: training.learning_rate)" in changed.stderr
+    assert stamps == {name: (out / name / "model.keras").stat().st_mtime_ns for name in METHODS}
+
 
 @pytest.mark.parametrize(
     ("arguments", "expected"),

@@ -65,7 +65,7 @@ def test_resume_with_a_changed_config_is_refused(finished_run, capsys):
     )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "changed: training.learning_rate" in err[0]
+    assert len(err) == 1 and "different config (changed: training.learning_rate)" in err[0]
 
 
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):

@@ -160,13 +160,17 @@ def train_methods(configs, out_dir, jobs, verbose=True):
         `{method: seconds}` training time of each run (of its last job).
 
     Raises:
+        InputError: a method's folder holds a run of another config.
         RuntimeError: a job failed (the message ends with its log's last lines).
     """
     import json
 
     from inside_keras.config import save_config
-    from inside_keras.training import CONFIG_FILE, run_is_finished
+    from inside_keras.training import CONFIG_FILE, check_same_config, run_is_finished
 
+    for config in configs.values():  # an earlier run is reused only for the same config
+        if (Path(config.output.dir) / CONFIG_FILE).is_file():
+            check_same_config(config.output.dir, config)
     logs = Path(out_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     runner = _Jobs(job_environment(max(1, (os.cpu_count() or 1) // jobs)))
