@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from inside_keras.commands.options import add_set_argument
 from inside_keras.errors import InputError
 
 BACKENDS = ("jax", "torch", "tensorflow")
@@ -33,15 +34,7 @@ def _add_arguments(parser, dataset):
         help="a reproduction spec of your own (see configs/reproduce/), or a folder holding "
         f"{dataset.replace('-', '_')}_quick.yaml / _full.yaml (default: the built-in ones)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one value of the shared experiment (repeatable), e.g. "
-        "--set training.epochs=3",
-    )
+    add_set_argument(parser, "the shared experiment")
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -112,7 +105,7 @@ def run(args):
     from inside_keras.data.paths import data_root
     from inside_keras.reproduce.spec import load_reproduction
 
-    settings = list(args.overrides)
+    settings = list(args.settings)
     source = getattr(args, "source", None)
     if source is not None:
         settings.append(f"data.generate.source={source.resolve()}")

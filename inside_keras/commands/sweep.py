@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from inside_keras.commands.options import add_set_argument
 from inside_keras.commands.reproduce import BACKENDS
 from inside_keras.errors import InputError
 
@@ -37,15 +38,7 @@ def register(subparsers):
     parser.add_argument(
         "--resume", action="store_true", help="continue the interrupted sweep in the storage"
     )
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one value of the spec's experiment (repeatable; the dotted names "
-        "train --set takes), e.g. --set training.epochs=3",
-    )
+    add_set_argument(parser, "the spec's experiment")
     parser.add_argument("--num-samples", type=int, help="override search.num_samples")
     parser.add_argument("--cpus-per-trial", type=int, help="override resources.cpus_per_trial")
     parser.add_argument(

@@ -2,6 +2,8 @@
 
 import sys
 
+from inside_keras.commands.options import add_set_argument
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -14,14 +16,7 @@ def register(subparsers):
         ),
     )
     parser.add_argument("--config", required=True, help="experiment config (YAML)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable), e.g. --set training.epochs=3",
-    )
+    add_set_argument(parser)
     parser.add_argument("--out", help="output folder (overrides output.dir)")
     parser.add_argument(
         "--data",
@@ -42,7 +37,7 @@ def run(args):
     from inside_keras.data.prepared import load_prepared
     from inside_keras.data.ready import prepared_file
 
-    overrides = list(args.overrides)
+    overrides = list(args.settings)
     if args.out:
         overrides.append(f"output.dir={args.out}")
     config = load_config(args.config, overrides)
