@@ -29,9 +29,13 @@ def _trials(out):
         return list(csv.DictReader(stream))
 
 
-def _reported_epochs(trial_dir):
+def _reported(trial_dir, key):
     lines = (trial_dir / "result.json").read_text().splitlines()
-    return [json.loads(line)["epoch"] for line in lines if line.strip()]
+    return [json.loads(line)[key] for line in lines if line.strip()]
+
+
+def _reported_epochs(trial_dir):
+    return _reported(trial_dir, "epoch")
 
 
 def _session_processes(session):
@@ -84,6 +88,9 @@ def test_local_sweep_outputs_and_best_config_trains(tmp_path, data, capsys):
     best = max(rows, key=lambda row: float(row["best_val_dice"]))
     assert float(rows[0]["best_val_dice"]) == float(best["best_val_dice"])  # best first
     assert (out / "sweep.png").stat().st_size > 10_000
+    for trial_dir in _trial_dirs(out):  # every trial learned: its val_loss fell (~1.3 -> ~1.0)
+        losses = _reported(trial_dir, "val_loss")
+        assert losses[-1] < 0.95 * losses[0], losses
     config = load_config(out / "best_config.yaml")
     assert config.model.placement == best["model.placement"]
     assert config.model.conditioning_options["kernel"] == best["model.conditioning_options.kernel"]
