@@ -86,6 +86,9 @@ def _run_command(argv=None):
     except InputError as error:
         print(f"inside-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"inside-keras {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
