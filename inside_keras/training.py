@@ -273,6 +273,7 @@ def check_same_config(out_dir, config):
     """Raise InputError unless the run in `out_dir` was started with `config`."""
     from inside_keras.config import read_yaml_mapping
 
+    out_dir = Path(out_dir)
     saved_path = out_dir / CONFIG_FILE
     if not saved_path.is_file():
         raise InputError("nothing to resume: no config.yaml from an earlier run", out_dir)
