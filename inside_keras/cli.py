@@ -10,6 +10,7 @@ figure and config libraries).
 
 import argparse
 import importlib
+import os
 import sys
 
 from inside_keras import __version__
@@ -59,7 +60,13 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the `inside-keras` console script; returns the exit code."""
+    """Entry point of the `inside-keras` console script; returns the exit code.
+
+    TensorFlow's C++ logging (which Keras may load even under another backend) is quiet
+    unless `TF_CPP_MIN_LOG_LEVEL` is set (e.g. to 0), so a command's stderr carries its
+    own messages.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return _run_command(argv)
     except ModuleNotFoundError as error:
