@@ -35,3 +35,48 @@ def test_train_then_evaluate_then_predict_in_fresh_processes(tmp_path):
     )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(list(predictions.rglob("*.png"))) >= 3
+
+
+def test_predict_keeps_names_from_the_data_inside_out(tmp_path):
+    import numpy as np
+
+    from inside_keras.data.prepared import load_prepared, save_prepared
+    from inside_keras.outputs import safe_stem
+
+    out = tmp_path / "run"
+    trained = _run("train", "--config", str(write_config(tmp_path, 1, out)), "--quiet")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    arrays = load_prepared(tmp_path / "data.npz")
+    hostile = ["../../escaped", "/tmp/absolute", "..", "a/b", "same", "same"]
+    names = arrays["name"].astype(object)
+    test = np.flatnonzero(arrays["split"] == "test")[: len(hostile)]
+    names[test] = hostile
+    arrays["name"] = names.astype(str)
+    save_prepared(tmp_path / "hostile.npz", **arrays)
+
+    predictions = tmp_path / "deep" / "predictions"
+    predicted = _run(
+        "predict",
+        "--model",
+        str(out / "model.keras"),
+        "--data",
+        str(tmp_path / "hostile.npz"),
+        "--out",
+        str(predictions),
+        "--limit",
+        str(len(hostile)),
+    )
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    written = sorted(p.name for p in predictions.iterdir() if p.name.endswith("_mask.png"))
+    assert written == sorted(
+        [
+            "escaped_mask.png",
+            "tmp_absolute_mask.png",
+            "unnamed_mask.png",
+            "a_b_mask.png",
+            "same_mask.png",
+            "same_2_mask.png",
+        ]
+    ), written
+    assert not (tmp_path / "escaped_mask.png").exists() and not list(tmp_path.glob("*.png"))
+    assert safe_stem("../../x") == "x" and safe_stem("") == "unnamed"

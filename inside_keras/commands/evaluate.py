@@ -121,6 +121,7 @@ def predict(args):
     from PIL import Image
 
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
+    from inside_keras.outputs import OutputNames
 
     model, task = _load_task(args)
     arrays = _samples(args)
@@ -130,14 +131,15 @@ def predict(args):
     args.out.mkdir(parents=True, exist_ok=True)
     maps = attention_maps(model, arrays)
     scale = 255 // max(task.foreground)
+    names = OutputNames(args.out)
     for i, name in enumerate(arrays["name"]):
-        Image.fromarray((labels[i] * scale).astype(np.uint8)).save(args.out / f"{name}_mask.png")
+        Image.fromarray((labels[i] * scale).astype(np.uint8)).save(names.path(name, "_mask.png", i))
         for level, attention in maps.items():
             mean = np.asarray(attention[i], dtype=np.float32).mean(axis=-1)
             low, high = float(mean.min()), float(mean.max())
             image = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
             Image.fromarray((image * 255).astype(np.uint8)).save(
-                args.out / f"{name}_attention_{level}.png"
+                names.path(name, f"_attention_{level}.png", i)
             )
     if "patient" in arrays:
         _write_acdc_volumes(labels, arrays, _acdc_source(args), args.source_split, args.out)
@@ -154,8 +156,10 @@ def _write_acdc_volumes(labels, arrays, source, split, out):
     import nibabel
 
     from inside_keras.evaluation.acdc import predicted_volumes
+    from inside_keras.outputs import OutputNames
 
+    names = OutputNames(out)
     for patient_name, phase, frame, volume in predicted_volumes(labels, arrays, source, split):
         image = nibabel.Nifti1Image(volume, affine=None)
         image.header.set_zooms(tuple(float(s) for s in frame.spacing))
-        nibabel.save(image, out / f"{patient_name}_{phase}_pred.nii.gz")
+        nibabel.save(image, names.path(f"{patient_name}_{phase}", "_pred.nii.gz"))
