@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from inside_keras.atomic import atomic_path
 from inside_keras.config import save_config
 from inside_keras.plots import save_figure
 
@@ -91,7 +92,7 @@ def write_trials_csv(rows, spec, path):
         "node_ids",
         "error",
     ]
-    with open(path, "w", newline="") as stream:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(columns)
         for row in rows:
