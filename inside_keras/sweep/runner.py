@@ -27,6 +27,8 @@ from inside_keras.threads import thread_limits
 
 #: Name of the Tune experiment folder under the storage path.
 EXPERIMENT_NAME = "sweep"
+#: The fingerprint of the spec and data a sweep started with, in its output folder.
+FINGERPRINT_FILE = "sweep_fingerprint.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +199,45 @@ def _tuner(spec, options, trainable):
     )
 
 
+def fingerprint(spec, data_path):
+    """SHA-256 of what decides a sweep's trials: the spec (its experiment, metric, mode,
+    space, search, scheduler and max_failures; not the resources, which may change on a
+    resume) and the prepared data file's bytes."""
+    import hashlib
+    import json
+
+    decisive = dataclasses.asdict(spec)
+    for key in ("resources", "source"):
+        decisive.pop(key)
+    digest = hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode())
+    with open(data_path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_fingerprint(out_dir, value, resume):
+    """Record `value` for a new sweep; on `resume`, refuse one that differs from the record.
+
+    Raises:
+        InputError: resuming with another spec or data than the sweep started with.
+    """
+    from inside_keras.atomic import write_json
+
+    path = Path(out_dir) / FINGERPRINT_FILE
+    if resume and path.is_file():
+        import json
+
+        if json.loads(path.read_text(encoding="utf-8")).get("fingerprint") != value:
+            raise InputError(
+                "the spec or the data differ from those this sweep started with; resume "
+                "with the same spec and options, or start a new sweep in another --out",
+                path,
+            )
+        return
+    write_json(path, {"fingerprint": value})
+
+
 def run_sweep(spec, options, trial_callbacks=()):
     """Run (or resume) the sweep `spec`; see the module docstring.
 
@@ -224,6 +265,9 @@ def run_sweep(spec, options, trial_callbacks=()):
     data = spec.experiment_config().data
     data_path = prepared_file(data, out_dir / "data", verbose=bool(options.verbose))
     arrays = load_prepared(data_path)
+    value = fingerprint(spec, data_path)
+    if options.resume:
+        check_fingerprint(out_dir, value, resume=True)
 
     import ray
     from ray import tune
@@ -252,7 +296,10 @@ def run_sweep(spec, options, trial_callbacks=()):
             ),
             {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial},
         )
-        results = _tuner(spec, options, trainable).fit()
+        tuner = _tuner(spec, options, trainable)
+        if not options.resume:  # a new sweep (an earlier one in the storage is refused)
+            check_fingerprint(out_dir, value, resume=False)
+        results = tuner.fit()
     finally:
         ray.shutdown()
     rows = report.trial_rows(results, spec)

@@ -196,3 +196,24 @@ def test_no_module_of_the_package_imports_ray():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_resume_refuses_another_spec_or_data(tmp_path):
+    from inside_keras.sweep.runner import FINGERPRINT_FILE, check_fingerprint, fingerprint
+
+    data = tmp_path / "d.npz"
+    data.write_bytes(b"prepared arrays")
+    spec = load_spec(write_spec(tmp_path, data))
+    value = fingerprint(spec, data)
+    check_fingerprint(tmp_path, value, resume=False)
+    assert (tmp_path / FINGERPRINT_FILE).is_file()
+    check_fingerprint(tmp_path, fingerprint(spec, data), resume=True)  # the same: fine
+    more = load_spec(write_spec(tmp_path, data, {"experiment": {"training": {"epochs": 4}}}))
+    with pytest.raises(InputError, match="the spec or the data differ"):
+        check_fingerprint(tmp_path, fingerprint(more, data), resume=True)
+    data.write_bytes(b"other arrays")
+    with pytest.raises(InputError, match="the spec or the data differ"):
+        check_fingerprint(tmp_path, fingerprint(spec, data), resume=True)
+    cpus = load_spec(write_spec(tmp_path, tmp_path / "d.npz", {"resources": {"cpus_per_trial": 2}}))
+    data.write_bytes(b"prepared arrays")
+    check_fingerprint(tmp_path, fingerprint(cpus, data), resume=True)  # resources may change
