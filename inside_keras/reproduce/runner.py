@@ -106,19 +106,11 @@ def write_results(out_dir, results, evaluation, config):
     write_text(out_dir / "results.md", "\n".join(lines) + "\n")
 
 
-def _has_attention(model):
-    """Whether a conditioning layer of `model` has an attention map to draw."""
-    return any(getattr(layer, "has_attention", False) for layer in model.layers)
-
-
-def _plot_attention(model, test, labels, indices, titles, out_path):
+def _plot_attention(maps, test, labels, indices, titles, out_path):
+    """The figure of the test samples `indices` with the first level's attention `maps`."""
     from inside_keras.evaluation.predict import truth_labels
-    from inside_keras.models import attention_model
     from inside_keras.plots import plot_samples
 
-    maps = attention_model(model).predict(
-        {"image": test["x"][indices], "condition": test["z"][indices]}, verbose=0
-    )
     plot_samples(
         test["x"][indices],
         truth_labels(test)[indices],
@@ -158,7 +150,7 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
     import keras
 
     from inside_keras.checkpoint import load_model, read_state
-    from inside_keras.evaluation.predict import predict_arrays, to_labels
+    from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.reproduce.datasets import evaluation_of
     from inside_keras.training import CHECKPOINT_DIR, MODEL_FILE
 
@@ -195,8 +187,9 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
         results["methods"][method] = row
         if verbose:
             print(f"{method}: test Dice {row['dice']:.3f}", flush=True)
-        if _has_attention(model):
+        maps = attention_maps(model, {key: test[key][indices] for key in ("x", "z")})
+        if maps:
             figure = out_dir / f"attention_{method}.png"
-            _plot_attention(model, test, labels, indices, titles, figure)
+            _plot_attention(maps, test, labels, indices, titles, figure)
     write_results(out_dir, results, evaluation, base)
     return results
