@@ -20,7 +20,8 @@ def ordered_map(function, tasks, workers=1):
         yield from map(function, tasks)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    chunk = max(1, min(32, len(tasks) // (8 * workers)))
+    # Small chunks keep the workers busy until the end (about 32 chunks each).
+    chunk = max(1, min(32, len(tasks) // (32 * workers)))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
     try:
         yield from pool.map(function, tasks, chunksize=chunk)
