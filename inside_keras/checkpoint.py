@@ -22,7 +22,7 @@ import math
 import zipfile
 from pathlib import Path
 
-from inside_keras.atomic import write_json
+from inside_keras.atomic import atomic_path, write_json
 from inside_keras.errors import InputError
 
 STATE_FILE = "state.json"
@@ -71,8 +71,6 @@ def write_checkpoint(folder, model, state):
         model: the Keras model after `state.epoch` epochs.
         state: the new `TrainingState`; `state.latest` is the file `model` is saved to.
     """
-    from inside_keras.atomic import atomic_path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / state.latest) as temporary:

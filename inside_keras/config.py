@@ -67,9 +67,9 @@ class GenerateConfig:
     seed: int = 0
 
     def validate(self, where):
-        _check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
+        check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
         for name in ("images", "patients", "size"):
-            _check_at_least(getattr(self, name), 1, f"{where}.{name}")
+            check_at_least(getattr(self, name), 1, f"{where}.{name}")
         _check_positive(self.spacing, f"{where}.spacing")
         for name in ("val_fraction", "test_fraction"):
             _check_fraction(getattr(self, name), f"{where}.{name}")
@@ -131,8 +131,8 @@ class ModelConfig:
     conditioning_options: dict = dataclasses.field(default_factory=dict)
 
     def validate(self, where):
-        _check_at_least(self.depth, 1, f"{where}.depth")
-        _check_at_least(self.base_filters, 1, f"{where}.base_filters")
+        check_at_least(self.depth, 1, f"{where}.depth")
+        check_at_least(self.base_filters, 1, f"{where}.base_filters")
         if not 0 <= self.dropout < 1:
             raise InputError(f"must be in [0, 1), got {self.dropout!r}", f"{where}.dropout")
 
@@ -160,9 +160,9 @@ class TrainingConfig:
     min_delta: float = 1e-4
 
     def validate(self, where):
-        _check_at_least(self.epochs, 1, f"{where}.epochs")
-        _check_at_least(self.batch_size, 1, f"{where}.batch_size")
-        _check_at_least(self.patience, 1, f"{where}.patience")
+        check_at_least(self.epochs, 1, f"{where}.epochs")
+        check_at_least(self.batch_size, 1, f"{where}.batch_size")
+        check_at_least(self.patience, 1, f"{where}.patience")
         _check_positive(self.learning_rate, f"{where}.learning_rate")
         if not math.isfinite(self.min_delta) or self.min_delta < 0:
             raise InputError(
@@ -191,12 +191,14 @@ class ExperimentConfig:
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
 
 
-def _check_choice(value, allowed, where):
+def check_choice(value, allowed, where):
+    """Raise InputError naming `where` unless `value` is one of `allowed`."""
     if value not in allowed:
         raise InputError(f"got {value!r}; allowed: {', '.join(map(str, allowed))}", where)
 
 
-def _check_at_least(value, low, where):
+def check_at_least(value, low, where):
+    """Raise InputError naming `where` unless `value >= low`."""
     if value < low:
         raise InputError(f"must be at least {low}, got {value!r}", where)
 

@@ -14,12 +14,11 @@ Files are written atomically: to a temporary file in the target folder, then
 renamed, so a failed or interrupted preparation leaves nothing at the target.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from inside_keras.atomic import atomic_path
 from inside_keras.errors import InputError
 
 REQUIRED = ("x", "y", "z", "split", "name")
@@ -65,14 +64,8 @@ def save_prepared(path, **arrays):
     validate(arrays, source=path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **{key: np.asarray(value) for key, value in arrays.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(stream, **{key: np.asarray(value) for key, value in arrays.items()})
 
 
 def load_prepared(path):

@@ -307,8 +307,8 @@ def run_sweep(spec, options, trial_callbacks=()):
     report.plot_sweep(rows, spec, out_dir / report.FIGURE_FILE)
     usable = [row for row in rows if row.status == "TERMINATED" and not math.isnan(row.best)]
     best_config = None
-    # A best config of an earlier sweep must not outlive this one's results.
-    (out_dir / report.BEST_CONFIG_FILE).unlink(missing_ok=True)
+    if options.resume:  # the best config of this sweep's earlier run must not outlive it
+        (out_dir / report.BEST_CONFIG_FILE).unlink(missing_ok=True)
     if usable:
         best_config = report.write_best_config(
             usable[0], spec, data_path, out_dir, out_dir / report.BEST_CONFIG_FILE

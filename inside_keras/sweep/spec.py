@@ -41,6 +41,8 @@ from inside_keras.config import (
     apply_overrides,
     build_config,
     build_dataclass,
+    check_at_least,
+    check_choice,
     read_yaml_mapping,
     set_dotted,
 )
@@ -182,11 +184,6 @@ def deep_merge(base, update):
     return merged
 
 
-def _check_choice(value, allowed, where):
-    if value not in allowed:
-        raise InputError(f"got {value!r}; allowed: {', '.join(map(str, allowed))}", where)
-
-
 def _parameter(name, entry, where):
     where = f"{where}: space.{name}"
     if not isinstance(entry, dict) or len(entry) != 1:
@@ -196,7 +193,7 @@ def _parameter(name, entry, where):
             where,
         )
     ((distribution, values),) = entry.items()
-    _check_choice(distribution, DISTRIBUTIONS, where)
+    check_choice(distribution, DISTRIBUTIONS, where)
     if not isinstance(values, list) or not values:
         raise InputError(f"{distribution} needs a non-empty list, got {values!r}", where)
     if distribution in ("uniform", "loguniform", "randint"):
@@ -227,12 +224,12 @@ def _check_parameter_name(parameter, spec, where):
     set_dotted(copy.deepcopy(spec.experiment), parameter.name, parameter.values[0], where=where)
     if keys[:2] == ["model", "conditioning_options"]:
         accepted = _conditioning_options(CONDITIONING_LAYERS)
-        _check_choice(keys[2], sorted(accepted), where)
+        check_choice(keys[2], sorted(accepted), where)
     elif keys[:2] == ["model", "placement"] and len(keys) == 3:
         depth = spec.experiment_config().model.depth
-        _check_choice(keys[2], level_names(depth), where)
+        check_choice(keys[2], level_names(depth), where)
         for value in parameter.values:
-            _check_choice(value, CONDITIONING_NAMES, where)
+            check_choice(value, CONDITIONING_NAMES, where)
 
 
 def _conditioning_options(layers):
@@ -296,7 +293,7 @@ def parse_spec(data, spec_path):
             f"{where}: experiment",
         )
     mode = data.get("mode", "max")
-    _check_choice(mode, ("max", "min"), f"{where}: mode")
+    check_choice(mode, ("max", "min"), f"{where}: mode")
     max_failures = data.get("max_failures", 2)
     if not isinstance(max_failures, int) or isinstance(max_failures, bool) or max_failures < 0:
         raise InputError(
@@ -328,10 +325,10 @@ def check_spec(spec):
         )
     if data.path is None and data.generate is None:
         raise InputError("give path: FILE.npz or generate: {...}", f"{where}: experiment.data")
-    _check_choice(spec.search.algorithm, ALGORITHMS, f"{where}: search.algorithm")
-    _check_choice(spec.scheduler.name, SCHEDULERS, f"{where}: scheduler.name")
-    _positive(spec.search.num_samples, f"{where}: search.num_samples")
-    _positive(spec.scheduler.grace_period, f"{where}: scheduler.grace_period")
+    check_choice(spec.search.algorithm, ALGORITHMS, f"{where}: search.algorithm")
+    check_choice(spec.scheduler.name, SCHEDULERS, f"{where}: scheduler.name")
+    check_at_least(spec.search.num_samples, 1, f"{where}: search.num_samples")
+    check_at_least(spec.scheduler.grace_period, 1, f"{where}: scheduler.grace_period")
     if spec.scheduler.reduction_factor < 2:
         raise InputError(
             f"must be at least 2, got {spec.scheduler.reduction_factor}",
@@ -360,14 +357,9 @@ def check_spec(spec):
         _check_parameter_values(parameter, spec, where)
 
 
-def _positive(value, where):
-    if value < 1:
-        raise InputError(f"must be at least 1, got {value}", where)
-
-
 def check_resources(resources, where):
     """Positive CPUs and non-negative GPUs per trial (fractions of one GPU, or whole GPUs)."""
-    _positive(resources.cpus_per_trial, f"{where}: resources.cpus_per_trial")
+    check_at_least(resources.cpus_per_trial, 1, f"{where}: resources.cpus_per_trial")
     gpus = resources.gpus_per_trial
     if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
         raise InputError(
