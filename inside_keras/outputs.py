@@ -1,19 +1,208 @@
-"""File names taken from data (sample names, patient ids) made safe to write under `--out`.
+"""Where commands write: output folders they own, and safe names inside them.
 
-A prepared file's `name` or `patient` values come from the user's data; written as they
-are, `../../x` or `/etc/x` would land outside the output folder. `OutputNames` reduces
-each to letters, digits, `.`, `_` and `-`, keeps names unique, and checks that every
-path lies inside the folder.
+**One rule for every command.** A command writes only inside its output folder (`--out`,
+or its default). It refuses (`InputError`, exit 2) a folder that holds files it did not
+write, unless `--overwrite` is given, and even then never deletes or replaces a folder of
+the user's. What it wrote it records in a marker file, `.inside-keras.json`
+(`MARKER`): the command, the package version, the options that determine the output,
+the top-level names it owns and whether it completed. A rerun or `--resume` recognises
+its own earlier output by the marker. A command that builds a whole tree (`generate`)
+builds it in `.inside-keras-partial/` and moves it into place when complete, so an
+interrupted run is rebuilt, never taken for complete.
+
+Names taken from data (sample names, patient ids) are reduced to safe file names by
+`OutputNames`, which also checks that every path lies inside the folder.
 """
 
+import json
 import re
+import shutil
 from pathlib import Path
 
+from inside_keras import __version__
+from inside_keras.atomic import write_json
 from inside_keras.errors import InputError
 
+#: The marker file a command writes into its output folder.
+MARKER = ".inside-keras.json"
+#: Where a command builds a tree before moving it into its output folder.
+PARTIAL = ".inside-keras-partial"
 #: Longest file-name stem written.
 MAX_STEM = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _shown(names, count=4):
+    listed = ", ".join(sorted(names)[:count])
+    return listed + (f" and {len(names) - count} more" if len(names) > count else "")
+
+
+class OutputFolder:
+    """The output folder of one command, checked before any work starts.
+
+    Checking writes nothing; `create` makes the folder and its marker when the command
+    is about to write.
+
+    Args:
+        path: the folder (`--out`).
+        command: the command that writes it, e.g. `"train"`, `"generate acdc"`.
+        overwrite: write beside files the command did not write (`--overwrite`); files
+            of the names it writes are then replaced, folders of the user's never.
+        entries: the top-level names the command writes, if known in advance (None:
+            any names, e.g. from data).
+
+    Attributes:
+        earlier: the marker of this command's earlier output in the folder, or None.
+
+    Raises:
+        InputError: the path is a file, the folder holds files of the user's (without
+            `overwrite`), or a folder of the user's where the command writes one.
+    """
+
+    def __init__(self, path, command, overwrite=False, entries=None):
+        self.path, self.command, self.entries = Path(path), command, entries
+        self.overwrite = overwrite
+        self.earlier = None
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError("exists and is not a folder; give a folder for the output", path)
+        if not self.path.is_dir():
+            return
+        marker = self._read_marker()
+        if marker is not None and marker.get("command") == command:
+            self.earlier = marker
+            return
+        foreign = [item.name for item in self.path.iterdir() if item.name != MARKER]
+        if foreign and not overwrite:
+            raise InputError(
+                f"holds files that inside-keras {command} did not write ({_shown(foreign)}); "
+                "choose a new or empty folder, or pass --overwrite to write beside them",
+                path,
+            )
+        clashes = [name for name in foreign if name in (entries or ()) and name != PARTIAL]
+        folders = [name for name in clashes if (self.path / name).is_dir()]
+        if folders:
+            raise InputError(
+                f"holds folders of yours where inside-keras {command} writes its own "
+                f"({_shown(folders)}); move them away or choose another folder",
+                path,
+            )
+
+    def _read_marker(self):
+        marker = self.path / MARKER
+        if not marker.is_file():
+            return None
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8")[:100_000])
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    @property
+    def details(self):
+        """The options recorded by this command's earlier output ({} if none)."""
+        return (self.earlier or {}).get("details") or {}
+
+    @property
+    def complete(self):
+        """Whether this command's earlier output completed."""
+        return bool((self.earlier or {}).get("complete"))
+
+    def holds_complete(self, details):
+        """Whether the folder holds this command's complete output for `details`.
+
+        Raises:
+            InputError: it holds a complete output for other options and `overwrite`
+                was not given.
+        """
+        if not self.complete:
+            return False
+        if self.details == details:
+            return True
+        if not self.overwrite:
+            raise InputError(
+                f"holds the output of inside-keras {self.command} for {self.details}, not "
+                f"{details}; pass --overwrite to replace it, or choose another folder",
+                self.path,
+            )
+        return False
+
+    def create(self, details=None, complete=False):
+        """Make the folder (and parents) and write the marker: this command owns it now.
+
+        Args:
+            details: the options that determine the output (JSON-able), recorded so a
+                rerun can tell whether its earlier output is the same.
+            complete: whether the output is complete.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            write_json(
+                self.path / MARKER,
+                {
+                    "command": self.command,
+                    "inside_keras": __version__,
+                    "details": details or {},
+                    "entries": list(self.entries) if self.entries is not None else None,
+                    "complete": complete,
+                },
+            )
+        except OSError as error:
+            raise InputError(f"cannot write here ({error.strerror})", self.path) from None
+        self.earlier = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
+
+    def build(self, details, build):
+        """Build this command's tree by `build(partial_folder)` and move it into place.
+
+        The tree is built in `PARTIAL` inside the folder; its top-level names (which
+        must be among `entries`) then replace this command's earlier ones, and the marker
+        is marked complete last. An interrupted build is rebuilt by the next call.
+
+        Args:
+            details: the options that determine the tree (see `create`).
+            build: callable writing the tree into the folder it is given.
+        """
+        self.create(details, complete=False)
+        partial = self.path / PARTIAL
+        shutil.rmtree(partial, ignore_errors=True)  # our own interrupted attempt
+        build(partial)
+        for item in sorted(partial.iterdir()):
+            if item.name not in self.entries:
+                raise RuntimeError(f"{self.command} built {item.name}, not in {self.entries}")
+            target = self.path / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # this command's earlier tree (see __init__)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            item.rename(target)
+        partial.rmdir()
+        self.create(details, complete=True)
+
+
+def claim_file(path, overwrite=False, ours=None):
+    """Check that a command may write the single file `path` (e.g. `prepare --out X.npz`).
+
+    Args:
+        path: the file to write.
+        overwrite: replace an existing file (`--overwrite`).
+        ours: optional predicate telling whether an existing file is this command's own
+            earlier output (which may be replaced).
+
+    Raises:
+        InputError: `path` is a folder, or an existing file that is not this command's
+            own (without `overwrite`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give a file path for the output", path)
+    if path.exists() and not overwrite and not (ours is not None and ours(path)):
+        raise InputError(
+            "exists and was not written by this command; choose a new name, or pass "
+            "--overwrite to replace it",
+            path,
+        )
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        raise InputError(f"cannot write here ({existing} is a file, not a folder)", path)
 
 
 def safe_stem(name):

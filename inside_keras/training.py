@@ -15,6 +15,8 @@ keeps everything in `config.output.dir`:
     model.keras     the model with the best validation loss (written when the run ends)
     log.csv         one row per finished epoch
     checkpoint/     the run's checkpoint (`train --resume` continues from it)
+    curves.png      the loss curves (written by the command)
+    .inside-keras.json  the marker: this folder holds a `train` run (`inside_keras.outputs`)
 """
 
 import dataclasses
@@ -30,15 +32,15 @@ from inside_keras.atomic import atomic_path, write_json
 from inside_keras.checkpoint import TrainingState, model_file, read_checkpoint, write_checkpoint
 from inside_keras.config import config_to_dict, save_config
 from inside_keras.errors import InputError
+from inside_keras.run_files import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LOG_FILE,
+    MODEL_FILE,
+    VERSION_FILE,
+)
 
 ARCHITECTURES = ("encoder_decoder", "unet")
-MODEL_FILE, LOG_FILE, CONFIG_FILE, VERSION_FILE, CHECKPOINT_DIR = (
-    "model.keras",
-    "log.csv",
-    "config.yaml",
-    "version.json",
-    "checkpoint",
-)
 #: The metric early stopping and the best model follow.
 MONITOR = "val_loss"
 
@@ -326,12 +328,14 @@ class TrainResult:
     state: TrainingState
 
 
-def train(config, arrays, resume=False, verbose=1):
+def train(config, arrays, output, resume=False, verbose=1):
     """The `train` command's run of `config` on prepared `arrays`; see the module docstring.
 
     Args:
         config: the experiment config.
         arrays: the prepared arrays the config's data names.
+        output: the `inside_keras.outputs.OutputFolder` of `config.output.dir`, checked
+            by the command before it prepared the data.
         resume: continue the run in `config.output.dir` from its checkpoint. A run
             that has finished is left untouched.
         verbose: Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
@@ -340,8 +344,8 @@ def train(config, arrays, resume=False, verbose=1):
         A `TrainResult`.
 
     Raises:
-        InputError: bad data or config, an output folder that is not empty (without
-            `resume`), or one with a different or damaged run (with `resume`).
+        InputError: bad data or config, an output folder that holds a run already
+            (without `resume`), or none, a different or a damaged one (with `resume`).
         TrainingDiverged: the loss became NaN or infinite.
     """
     from inside_keras.checkpoint import read_state
@@ -349,21 +353,20 @@ def train(config, arrays, resume=False, verbose=1):
     out_dir = Path(config.output.dir)
     checkpoint_dir, log_path = out_dir / CHECKPOINT_DIR, out_dir / LOG_FILE
     if resume:
+        if output.earlier is None:
+            raise InputError("nothing to resume: no run of inside-keras train here", out_dir)
         check_same_config(out_dir, config)
         state = read_state(checkpoint_dir)
         if run_is_finished(out_dir):
             return TrainResult(out_dir=out_dir, fit=None, state=state)
         _truncate_log(log_path, state.epoch if state else 0)
     else:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise InputError("is a file; expected a folder for the run's output", out_dir)
-        if out_dir.is_dir() and any(out_dir.iterdir()):
+        if output.earlier is not None and (out_dir / CONFIG_FILE).exists():
             raise InputError(
-                "is not empty; choose a new --out folder, or pass --resume to continue the "
-                "run in it",
+                "holds a run already; pass --resume to continue it, or choose a new folder",
                 out_dir,
             )
-        out_dir.mkdir(parents=True, exist_ok=True)
+        output.create()
         save_config(config, out_dir / CONFIG_FILE)
         write_json(
             out_dir / VERSION_FILE,

@@ -55,7 +55,7 @@ def test_rerun_without_resume_is_refused(finished_run, capsys):
     assert main(["train", "--config", str(config), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--resume" in err[0] and str(out) in err[0]
-    assert "not empty" in err[0]
+    assert "holds a run already" in err[0]
 
 
 def test_resume_with_a_changed_config_is_refused(finished_run, capsys):

@@ -7,6 +7,7 @@ import sys
 from contextlib import contextmanager
 
 from inside_keras.commands.datasets import flag_names
+from inside_keras.commands.options import add_overwrite_argument
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -31,18 +32,28 @@ def add_generate_arguments(parser):
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset root to write")
     parser.add_argument("--patients", type=int, default=20, help="number of patients (20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    add_overwrite_argument(parser)
 
 
 def generate(args):
     """Run `generate acdc`; returns the exit code."""
     from inside_keras.data.acdc.phantom import generate_acdc
+    from inside_keras.outputs import OutputFolder
     from inside_keras.progress import progress
 
     if args.patients < 1:
         raise InputError(f"must be at least 1, got {args.patients}", "--patients")
+    folder = OutputFolder(args.out, "generate acdc", args.overwrite, ("training",))
+    details = {"patients": args.patients, "seed": args.seed}
+    if folder.holds_complete(details):
+        print(f"{args.out} already holds these phantoms ({details}); nothing to do")
+        return 0
     with _writing(args.out), progress("generate acdc") as update:
-        folders = generate_acdc(args.out, patients=args.patients, seed=args.seed, progress=update)
-    print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")
+        folder.build(
+            details,
+            lambda partial: generate_acdc(partial, args.patients, args.seed, progress=update),
+        )
+    print(f"wrote {args.patients} phantom patients to {folder.path / 'training'}")
     return 0
 
 
@@ -97,16 +108,19 @@ def add_prepare_arguments(parser):
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip and count bad patients instead of failing"
     )
+    add_overwrite_argument(parser)
 
 
 def prepare(args):
     """Run `prepare acdc`; returns the exit code."""
     from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
-    from inside_keras.data.prepared import save_prepared
+    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
     fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
+    claim_file(args.out, args.overwrite, ours=is_prepared)
     with flag_names(*fields, "split"), progress("prepare acdc") as update:
         options = PrepareOptions(
             **{field: getattr(args, field) for field in fields},

@@ -6,6 +6,7 @@ Cheap to import: the benchmark modules are imported when the command runs.
 import sys
 from dataclasses import replace
 
+from inside_keras.commands.options import add_overwrite_argument
 from inside_keras.errors import InputError
 
 
@@ -37,6 +38,7 @@ def register(subparsers):
         "absolute times incomparable)",
     )
     parser.add_argument("--warmup", type=int, help="untimed steps per model after compiling")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -57,7 +59,10 @@ def settings_from_args(args):
 def run(args):
     from inside_keras.benchmark.report import format_table, write_json
     from inside_keras.benchmark.runner import check_backends, run_benchmarks
+    from inside_keras.outputs import claim_file
 
+    if args.json:
+        claim_file(args.json, args.overwrite)
     backends = check_backends(args.backend)
     settings = settings_from_args(args)
     if args.jobs < 1:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from inside_keras.commands.datasets import flag_names
+from inside_keras.commands.options import add_overwrite_argument
 from inside_keras.data.clevr_seg import reader
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
@@ -38,36 +39,25 @@ def add_generate_arguments(parser):
     parser.add_argument("--size", type=int, default=200, help="image side in pixels (200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     _add_workers_argument(parser)
+    add_overwrite_argument(parser)
 
 
 def generate(args):
     """Write a synthetic CLEVR-Seg in the published layout; returns the exit code."""
     from inside_keras.data.clevr_seg import synthetic
+    from inside_keras.outputs import OutputFolder
     from inside_keras.progress import progress
 
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("exists and is not a folder", args.out)
     with flag_names("n", "size", "workers"):
         options = synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
-    earlier = []
-    if args.out.is_dir() and any(args.out.iterdir()):
-        if not reader.is_layout(args.out):
-            raise InputError(
-                f"is neither empty nor a CLEVR-Seg folder (with {list(reader.FOLDERS)}); "
-                "choose a new or empty folder",
-                args.out,
-            )
-        earlier = reader.list_names(args.out)
+    folder = OutputFolder(args.out, "generate clevr-seg", args.overwrite, reader.FOLDERS)
+    details = {"n": options.n, "size": options.size, "seed": options.seed}
+    if folder.holds_complete(details):
+        print(f"{args.out} already holds this dataset ({details}); nothing to do")
+        return 0
     with progress("generate clevr-seg") as update:
-        synthetic.generate(args.out, options, update)
+        folder.build(details, lambda partial: synthetic.generate(partial, options, update))
     print(f"wrote {options.n} CLEVR-Seg images ({options.size}x{options.size}) to {args.out}")
-    stale = set(earlier) - {synthetic.image_name(index) for index in range(options.n)}
-    if stale:
-        print(
-            f"inside-keras generate: note: {len(stale)} earlier images remain in "
-            f"{args.out / 'images'}; remove the folder first for a set of exactly {options.n}",
-            file=sys.stderr,
-        )
     return 0
 
 
@@ -98,6 +88,7 @@ def add_prepare_arguments(parser):
         "--skip-bad", action="store_true", help="skip malformed images and count them"
     )
     _add_workers_argument(parser)
+    add_overwrite_argument(parser)
 
 
 def _missing_source_error(source):
@@ -113,7 +104,8 @@ def prepare(args):
     """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
     from inside_keras.data import safe_zip
     from inside_keras.data.clevr_seg import prepare as clevr_prepare
-    from inside_keras.data.prepared import save_prepared
+    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
     with flag_names("condition", "size", "limit", "workers"):
@@ -123,8 +115,7 @@ def prepare(args):
     source = args.source or default_source()
     if not source.exists() or (source.is_dir() and not any(source.iterdir())):
         raise _missing_source_error(source)
-    if args.out.is_dir():
-        raise InputError("is a folder; expected a .npz file path", args.out)
+    claim_file(args.out, args.overwrite, ours=is_prepared)
     with safe_zip.folder_or_zip(source) as folder, progress("prepare clevr-seg") as update:
         result = clevr_prepare.prepare(reader.find_root(folder), options, update)
         try:

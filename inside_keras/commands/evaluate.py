@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from inside_keras.commands.options import add_overwrite_argument
 from inside_keras.errors import InputError
 
 
@@ -43,6 +44,7 @@ def register_evaluate(subparsers):
         default=None,
         help="write per-sample (or, for ACDC, per-patient) scores as CSV",
     )
+    add_overwrite_argument(parser)
     parser.set_defaults(func=evaluate)
 
 
@@ -56,6 +58,7 @@ def register_predict(subparsers):
     _common_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--limit", type=int, default=None, help="first LIMIT samples only")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=predict)
 
 
@@ -85,7 +88,10 @@ def _load_task(args):
 def evaluate(args):
     from inside_keras.evaluation.masks import dice_scores
     from inside_keras.evaluation.predict import predict_arrays, to_labels, truth_labels
+    from inside_keras.outputs import claim_file
 
+    if args.csv:
+        claim_file(args.csv, args.overwrite)
     model, task = _load_task(args)
     arrays = _samples(args)
     truths = truth_labels(arrays)
@@ -121,14 +127,15 @@ def predict(args):
     from PIL import Image
 
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
-    from inside_keras.outputs import OutputNames
+    from inside_keras.outputs import OutputFolder, OutputNames
 
+    output = OutputFolder(args.out, "predict", args.overwrite)
     model, task = _load_task(args)
     arrays = _samples(args)
     if args.limit is not None:
         arrays = {key: value[: args.limit] for key, value in arrays.items()}
     labels = to_labels(predict_arrays(model, arrays))
-    args.out.mkdir(parents=True, exist_ok=True)
+    output.create()
     maps = attention_maps(model, arrays)
     scale = 255 // max(task.foreground)
     names = OutputNames(args.out)

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from inside_keras.commands.options import add_set_argument
+from inside_keras.commands.options import add_overwrite_argument, add_set_argument
 from inside_keras.errors import InputError
 
 BACKENDS = ("jax", "torch", "tensorflow")
@@ -46,6 +46,7 @@ def _add_arguments(parser, dataset):
         default=None,
         help=f"output folder (default runs/reproduce-{dataset}[-quick])",
     )
+    add_overwrite_argument(parser)
     parser.add_argument(
         "--data",
         type=Path,
@@ -119,8 +120,10 @@ def run(args):
         f"reproduce-{args.dataset}" + ("-quick" if args.quick else "")
     )
 
+    from inside_keras.outputs import OutputFolder
     from inside_keras.reproduce.runner import run_reproduction
 
+    OutputFolder(out, f"reproduce {args.dataset}", args.overwrite).create()
     try:
         results = run_reproduction(spec, out, args.data or data_root(), jobs=args.jobs)
     except RuntimeError as error:

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from inside_keras.commands.options import add_set_argument
+from inside_keras.commands.options import add_overwrite_argument, add_set_argument
 from inside_keras.commands.reproduce import BACKENDS
 from inside_keras.errors import InputError
 
@@ -39,6 +39,7 @@ def register(subparsers):
         "--resume", action="store_true", help="continue the interrupted sweep in the storage"
     )
     add_set_argument(parser, "the spec's experiment")
+    add_overwrite_argument(parser)
     parser.add_argument("--num-samples", type=int, help="override search.num_samples")
     parser.add_argument("--cpus-per-trial", type=int, help="override resources.cpus_per_trial")
     parser.add_argument(
@@ -87,10 +88,15 @@ def run(args):
         import ray  # noqa: F401 - checked before any work starts
     except ImportError:
         raise InputError("Ray Tune is not installed; pip install 'inside-keras[tune]'") from None
+    from inside_keras.outputs import OutputFolder
     from inside_keras.sweep.report import best_table
     from inside_keras.sweep.runner import SweepOptions, run_sweep
 
     out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
+    output = OutputFolder(out, "sweep", args.overwrite)
+    if args.resume and output.earlier is None:
+        raise InputError("nothing to resume: no sweep of inside-keras here", out)
+    output.create()
     options = SweepOptions(
         out_dir=out,
         storage=args.storage,

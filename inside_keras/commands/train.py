@@ -2,7 +2,7 @@
 
 import sys
 
-from inside_keras.commands.options import add_set_argument
+from inside_keras.commands.options import add_overwrite_argument, add_set_argument
 
 
 def register(subparsers):
@@ -27,6 +27,7 @@ def register(subparsers):
         action="store_true",
         help="continue the run in the output folder from its last finished epoch",
     )
+    add_overwrite_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no bar")
     parser.set_defaults(func=run)
 
@@ -41,15 +42,20 @@ def run(args):
     if args.out:
         overrides.append(f"output.dir={args.out}")
     config = load_config(args.config, overrides)
+    from inside_keras.outputs import OutputFolder
+    from inside_keras.run_files import RUN_ENTRIES
+
+    output = OutputFolder(config.output.dir, "train", args.overwrite, RUN_ENTRIES)
     # Data first: generating it may fork worker processes, before a backend is loaded.
     path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
     arrays = load_prepared(path)
 
     from inside_keras.plots import plot_training_curves
-    from inside_keras.training import LOG_FILE, MODEL_FILE, TrainingDiverged, train
+    from inside_keras.run_files import CURVES_FILE, LOG_FILE, MODEL_FILE
+    from inside_keras.training import TrainingDiverged, train
 
     try:
-        result = train(config, arrays, resume=args.resume, verbose=2 if args.quiet else 1)
+        result = train(config, arrays, output, resume=args.resume, verbose=2 if args.quiet else 1)
     except TrainingDiverged as error:
         print(f"inside-keras train: {error}", file=sys.stderr)
         return 1
@@ -57,7 +63,7 @@ def run(args):
     if result.fit is None:
         print(f"{result.out_dir} has finished already ({state.epoch} epochs); nothing to do")
         return 0
-    plot_training_curves(result.out_dir / LOG_FILE, result.out_dir / "curves.png")
+    plot_training_curves(result.out_dir / LOG_FILE, result.out_dir / CURVES_FILE)
     print(
         f"trained {result.fit.epochs_run} epoch(s) (after {result.fit.initial_epoch} resumed); "
         f"best val_loss {state.best:.4f} at epoch {state.best_epoch}; model: {model}"

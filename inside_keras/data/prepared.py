@@ -68,6 +68,19 @@ def save_prepared(path, **arrays):
         np.savez(stream, **{key: np.asarray(value) for key, value in arrays.items()})
 
 
+def is_prepared(path):
+    """Whether `path` is a prepared dataset (an `.npz` holding every `REQUIRED` array),
+    judged from its member names without reading the arrays."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return all(f"{key}.npy" in names for key in REQUIRED)
+
+
 def load_prepared(path):
     """Read and validate a prepared dataset; returns a dict of arrays.
 

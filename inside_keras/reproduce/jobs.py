@@ -128,7 +128,7 @@ class _MethodProgress:
     def refresh(self):
         from inside_keras.checkpoint import read_state
         from inside_keras.errors import InputError
-        from inside_keras.training import CHECKPOINT_DIR
+        from inside_keras.run_files import CHECKPOINT_DIR
 
         for method, config in self.configs.items():
             try:
@@ -166,7 +166,8 @@ def train_methods(configs, out_dir, jobs, verbose=True):
     import json
 
     from inside_keras.config import save_config
-    from inside_keras.training import CONFIG_FILE, check_same_config, run_is_finished
+    from inside_keras.run_files import CONFIG_FILE
+    from inside_keras.training import check_same_config, run_is_finished
 
     for config in configs.values():  # an earlier run is reused only for the same config
         if (Path(config.output.dir) / CONFIG_FILE).is_file():

@@ -152,7 +152,7 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
     from inside_keras.checkpoint import load_model, read_state
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.reproduce.datasets import evaluation_of
-    from inside_keras.training import CHECKPOINT_DIR, MODEL_FILE
+    from inside_keras.run_files import CHECKPOINT_DIR, MODEL_FILE
 
     evaluation = evaluation_of(spec.evaluation)
     base = spec.base_config()

@@ -294,48 +294,31 @@ def test_input_error_survives_pickling():
     assert str(error) == "scenes/a.json: bad value"
 
 
-def test_generate_refuses_unrelated_folder_and_notes_stale_images(tmp_path, capsys):
+def _generate(out, n, *extra):
+    return main(
+        ["generate", "clevr-seg", "--out", str(out), "--n", str(n), "--size", "32"]
+        + ["--workers", "1", *extra]
+    )
+
+
+def test_generate_refuses_a_users_folder_and_replaces_only_its_own_dataset(tmp_path, capsys):
     unrelated = tmp_path / "photos"
     unrelated.mkdir()
     (unrelated / "holiday.jpg").write_bytes(b"x")
-    assert (
-        main(
-            [
-                "generate",
-                "clevr-seg",
-                "--out",
-                str(unrelated),
-                "--n",
-                "2",
-                "--size",
-                "32",
-                "--workers",
-                "1",
-            ]
-        )
-        == 2
-    )
+    assert _generate(unrelated, 2) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{unrelated}: is neither empty nor a CLEVR-Seg" in err
+    assert err.count("\n") == 1
+    assert f"{unrelated}: holds files that inside-keras generate clevr-seg did not" in err
     assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.jpg"]
+
     out = tmp_path / "gen"
-    for n in ("3", "2"):
-        assert (
-            main(
-                [
-                    "generate",
-                    "clevr-seg",
-                    "--out",
-                    str(out),
-                    "--n",
-                    n,
-                    "--size",
-                    "32",
-                    "--workers",
-                    "1",
-                ]
-            )
-            == 0
-        )
-    err = capsys.readouterr().err
-    assert "1 earlier images remain" in err
+    assert _generate(out, 3) == 0
+    assert _generate(out, 3) == 0
+    assert "already holds this dataset" in capsys.readouterr().out
+    assert _generate(out, 2) == 2
+    assert "pass --overwrite to replace it" in capsys.readouterr().err
+    (out / "notes.txt").write_text("mine")
+    assert _generate(out, 2, "--overwrite") == 0
+    assert len(list((out / "images").iterdir())) == 2  # no image of the earlier set is left
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not (out / ".inside-keras-partial").exists()
