@@ -3,6 +3,7 @@
 nox                         # everything: tests (Ray sweeps included) per backend; interop;
                             # minimal (`pip install .` without extras trains a U-Net); lint
 nox -s "tests(backend='jax')"
+nox -s cli                  # the command-line contracts and data tests, once (not per backend)
 nox -s "tests(backend='jax')" -- tests/ray -k local_sweep   # pytest arguments after --
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
@@ -31,6 +32,21 @@ SWEEP_TESTS = {
 }
 
 
+#: Tests of the command line's contracts (bad input, the user's files, kill and rerun,
+#: reproduce) and of the data commands: they do not depend on the backend, so the `cli`
+#: session runs them once, on PyTorch (eager: no compile time), and `tests` skips them.
+CLI_TESTS = [
+    "tests/cli",
+    "tests/data",
+    "tests/test_config.py",
+    "tests/test_progress.py",
+    "tests/sweep/test_spec.py",
+    "tests/evaluation/test_masks.py",
+    "tests/test_reproduce.py",
+    "tests/test_reproduce_acdc.py",
+]
+
+
 @nox.session
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
 def tests(session, backend):
@@ -44,8 +60,19 @@ def tests(session, backend):
     if session.posargs:
         session.run("pytest", *session.posargs, env=env)
         return
-    session.run("pytest", "tests", "--ignore=tests/ray", env=env)
+    ignored = [f"--ignore={path}" for path in ["tests/ray", *CLI_TESTS]]
+    session.run("pytest", "tests", *ignored, env=env)
     session.run("pytest", "tests/ray", *SWEEP_TESTS[backend], env=env)
+
+
+@nox.session
+def cli(session):
+    """The backend-independent tests (`CLI_TESTS`): every command run as the installed
+    `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs."""
+    session.install(*BACKEND_PACKAGES["torch"])
+    session.install("-e", ".[cli,dev,tune]")
+    env = {"KERAS_BACKEND": "torch", "PYTHONHASHSEED": "0"}
+    session.run("pytest", *(session.posargs or CLI_TESTS), env=env)
 
 
 @nox.session
