@@ -56,10 +56,11 @@ def trial_rows(results, spec):
         history = result.metrics_dataframe
         metrics = result.metrics or {}
         reported = history is not None and spec.metric in getattr(history, "columns", ())
-        values = [v for v in (history[spec.metric] if reported else []) if not math.isnan(v)]
+        values = [v for v in (history[spec.metric] if reported else []) if math.isfinite(v)]
         best = (max if spec.mode == "max" else min)(values) if values else math.nan
         epochs = int(metrics.get("epoch", 0))
-        status = "ERROR" if result.error is not None else "TERMINATED"
+        failure = metrics.get("failure") or ""  # a failure that would recur (trainable.py)
+        status = "ERROR" if result.error is not None or failure else "TERMINATED"
         nodes = history["node_id"].dropna().unique() if reported else ()
         rows.append(
             TrialRow(
@@ -71,7 +72,7 @@ def trial_rows(results, spec):
                 best=best,
                 final={name: metrics[name] for name in FINAL_METRICS if name in metrics},
                 node_ids=tuple(sorted(str(node) for node in nodes)),
-                error=str(result.error).strip().splitlines()[0] if result.error else "",
+                error=str(result.error).strip().splitlines()[0] if result.error else failure,
             )
         )
     sign = -1 if spec.mode == "max" else 1

@@ -56,13 +56,17 @@ def train_trial(params, *, arrays, spec, callbacks=()):
         callbacks: functions of no argument returning more Keras callbacks, added
             after the report (see `run_sweep`).
 
-    Raises:
-        TrainingDiverged: the loss became NaN or infinite (the trial errors).
+    A failure that would recur on every retry (`InputError`, `TrainingDiverged`) ends the
+    trial with a last report holding the worst value of the metric and `failure` (the
+    reason), instead of an exception: Tune retries every exception (`max_failures`), and
+    retrying these would only repeat them. `inside_keras.sweep.report` lists such a trial
+    as failed.
     """
     import ray
     from ray import tune
 
-    from inside_keras.training import fit_experiment
+    from inside_keras.errors import InputError
+    from inside_keras.training import TrainingDiverged, fit_experiment
 
     context = tune.get_context()
     config = spec.experiment_config(params, context.get_trial_dir())
@@ -71,9 +75,16 @@ def train_trial(params, *, arrays, spec, callbacks=()):
         checkpoint = tune.get_checkpoint()
         if checkpoint is not None:
             checkpoint.to_directory(folder)
-        fit_experiment(
-            config,
-            arrays,
-            folder,
-            callbacks=[ReportToTune(folder, {"node_id": node_id}), *(make() for make in callbacks)],
-        )
+        try:
+            fit_experiment(
+                config,
+                arrays,
+                folder,
+                callbacks=[
+                    ReportToTune(folder, {"node_id": node_id}),
+                    *(make() for make in callbacks),
+                ],
+            )
+        except (InputError, TrainingDiverged) as error:
+            worst = float("inf") if spec.mode == "min" else float("-inf")
+            tune.report({spec.metric: worst, "node_id": node_id, "failure": str(error)})

@@ -35,3 +35,24 @@ class CrashOnce(keras.callbacks.Callback):
             self.markers.mkdir(parents=True, exist_ok=True)
             crashed.touch()
             raise RuntimeError(f"injected crash after epoch {epoch + 1}")
+
+
+class DivergeAfterFirstEpoch(keras.callbacks.Callback):
+    """Raise `TrainingDiverged` after the first epoch of every start of a trial, and count
+    the starts in `markers/<trial>.starts`."""
+
+    def __init__(self, markers):
+        super().__init__()
+        self.markers = Path(markers)
+
+    def on_train_begin(self, logs=None):
+        from ray import tune
+
+        self.markers.mkdir(parents=True, exist_ok=True)
+        with open(self.markers / f"{tune.get_context().get_trial_id()}.starts", "a") as log:
+            log.write("start\n")
+
+    def on_epoch_end(self, epoch, logs=None):
+        from inside_keras.training import TrainingDiverged
+
+        raise TrainingDiverged("injected: the loss became NaN")

@@ -146,6 +146,28 @@ def test_crashed_trial_recovers_from_its_checkpoint(tmp_path, data):
         assert state.epoch == 3 and state.finished and model.optimizer.iterations > 0
 
 
+def test_a_failure_that_would_recur_is_not_retried(tmp_path, data):
+    import functools
+
+    from ray import cloudpickle
+
+    from inside_keras.sweep.runner import SweepOptions, run_sweep
+    from inside_keras.sweep.spec import load_spec
+    from tests.ray import faults
+
+    cloudpickle.register_pickle_by_value(faults)
+    markers = tmp_path / "markers"
+    spec = load_spec(write_spec(tmp_path, data, {"max_failures": 2}))
+    diverge = functools.partial(faults.DivergeAfterFirstEpoch, markers)
+    result = run_sweep(spec, SweepOptions(out_dir=tmp_path / "out", verbose=0), [diverge])
+    rows = _trials(tmp_path / "out")
+    assert len(rows) == 2 and result.best_config is None
+    assert all(row["status"] == "ERROR" and "loss became NaN" in row["error"] for row in rows)
+    starts = sorted(markers.glob("*.starts"))
+    assert len(starts) == 2 and all(path.read_text() == "start\n" for path in starts)
+    assert not (tmp_path / "out" / "best_config.yaml").exists()
+
+
 def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
     spec = write_spec(
         tmp_path,
