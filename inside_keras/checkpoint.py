@@ -121,17 +121,15 @@ def read_checkpoint(folder):
 def load_model(path):
     """A `.keras` model written by this package (any backend), compiled as it was saved.
 
-    Imports the package's layers, losses and metrics first: they register themselves
-    with Keras, which needs them to rebuild the model.
+    Imports `inside_keras.objects` first: the package's layers, losses and metrics
+    register themselves with Keras, which needs them to rebuild the model.
 
     Raises:
         InputError: no such file, or a file Keras cannot load.
     """
     import keras
 
-    import inside_keras.evaluation.keras_metrics  # noqa: F401
-    import inside_keras.layers  # noqa: F401
-    import inside_keras.losses  # noqa: F401
+    import inside_keras.objects  # noqa: F401
 
     path = Path(path)
     if not path.is_file():

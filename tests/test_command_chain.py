@@ -2,6 +2,7 @@
 its own process, on the model `train` wrote."""
 
 import subprocess
+import sys
 
 from tests.runs import CLI, write_config
 
@@ -35,6 +36,19 @@ def test_train_then_evaluate_then_predict_in_fresh_processes(tmp_path):
     )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(list(predictions.rglob("*.png"))) >= 3
+
+    # In a user's own code: Keras's loader, after `import inside_keras.objects`.
+    code = (
+        "import keras, inside_keras.objects, numpy as np\n"
+        f"model = keras.saving.load_model({str(model)!r})\n"
+        "x, z = np.zeros((1, 16, 16, 3), 'float32'), np.zeros((1, 4), 'float32')\n"
+        "out = model.predict({'image': x, 'condition': z}, verbose=0)\n"
+        "print(type(model.loss).__name__, tuple(out.shape))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split()[-4:] == ["(1,", "16,", "16,", "1)"], loaded.stdout
+    assert "Loss" in loaded.stdout.split()[-5], loaded.stdout
 
 
 def test_predict_keeps_names_from_the_data_inside_out(tmp_path):
