@@ -6,6 +6,7 @@ half-written result behind.
 """
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -16,12 +17,13 @@ from pathlib import Path
 def atomic_path(path):
     """Yield a temporary path beside `path`; it replaces `path` if the block succeeds.
 
-    The temporary name keeps the target's suffix (some writers choose the format by it).
+    The temporary name keeps the target's suffixes (`.keras`, `.nii.gz`: some writers
+    choose the format by them).
     On an exception the temporary file is removed and `path` is left as it was.
     """
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
+        prefix=f".{path.stem}.", suffix=f".partial{''.join(path.suffixes[-2:])}", dir=path.parent
     )
     os.close(descriptor)
     try:
@@ -41,3 +43,11 @@ def write_text(path, text):
 def write_json(path, data):
     """Write `data` as indented JSON (no NaN) to `path` atomically."""
     write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path, fields, rows):
+    """Write `rows` (mappings of `fields`) as CSV with a header to `path` atomically."""
+    with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -79,7 +79,8 @@ def test_predict_writes_masks_and_attention(finished_run, tmp_path):
         assert mask.shape == (16, 16) and set(np.unique(mask)) <= {0, 255}
         attention = np.asarray(Image.open(target / f"{name}_attention_bottleneck.png"))
         assert attention.shape == (4, 4)  # the encoder-decoder's bottleneck resolution
-    assert len(list(target.iterdir())) == 6
+    assert sorted(p.name for p in target.iterdir() if p.suffix != ".png") == [".inside-keras.json"]
+    assert len(list(target.glob("*.png"))) == 6
 
 
 def test_model_that_is_not_a_keras_archive(finished_run, tmp_path, capsys):

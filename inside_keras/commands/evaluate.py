@@ -111,12 +111,10 @@ def evaluate(args):
         if args.csv:
             result.to_csv(args.csv)
     elif args.csv:
-        import csv
+        from inside_keras.atomic import write_csv
 
-        with open(args.csv, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(["name", "dice"])
-            writer.writerows(zip(arrays["name"], scores["per_image"], strict=True))
+        rows = zip(arrays["name"], scores["per_image"], strict=True)
+        write_csv(args.csv, ["name", "dice"], [{"name": n, "dice": d} for n, d in rows])
     if args.csv:
         print(f"wrote {args.csv}", file=sys.stderr)
     return 0
@@ -124,7 +122,6 @@ def evaluate(args):
 
 def predict(args):
     import numpy as np
-    from PIL import Image
 
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.outputs import OutputFolder, OutputNames
@@ -140,13 +137,13 @@ def predict(args):
     scale = 255 // max(task.foreground)
     names = OutputNames(args.out)
     for i, name in enumerate(arrays["name"]):
-        Image.fromarray((labels[i] * scale).astype(np.uint8)).save(names.path(name, "_mask.png", i))
+        _save_png((labels[i] * scale).astype(np.uint8), names.path(name, "_mask.png", i))
         for level, attention in maps.items():
             mean = np.asarray(attention[i], dtype=np.float32).mean(axis=-1)
             low, high = float(mean.min()), float(mean.max())
             image = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
-            Image.fromarray((image * 255).astype(np.uint8)).save(
-                names.path(name, f"_attention_{level}.png", i)
+            _save_png(
+                (image * 255).astype(np.uint8), names.path(name, f"_attention_{level}.png", i)
             )
     if "patient" in arrays:
         _write_acdc_volumes(labels, arrays, _acdc_source(args), args.source_split, args.out)
@@ -158,10 +155,21 @@ def predict(args):
     return 0
 
 
+def _save_png(pixels, path):
+    """Write a uint8 image atomically."""
+    from PIL import Image
+
+    from inside_keras.atomic import atomic_path
+
+    with atomic_path(path) as temporary:
+        Image.fromarray(pixels).save(temporary, format="PNG")
+
+
 def _write_acdc_volumes(labels, arrays, source, split, out):
     """Predicted label volumes on each source grid, as NIfTI with the source spacing."""
     import nibabel
 
+    from inside_keras.atomic import atomic_path
     from inside_keras.evaluation.acdc import predicted_volumes
     from inside_keras.outputs import OutputNames
 
@@ -169,4 +177,5 @@ def _write_acdc_volumes(labels, arrays, source, split, out):
     for patient_name, phase, frame, volume in predicted_volumes(labels, arrays, source, split):
         image = nibabel.Nifti1Image(volume, affine=None)
         image.header.set_zooms(tuple(float(s) for s in frame.spacing))
-        nibabel.save(image, names.path(f"{patient_name}_{phase}", "_pred.nii.gz"))
+        with atomic_path(names.path(f"{patient_name}_{phase}", "_pred.nii.gz")) as temporary:
+            nibabel.save(image, temporary)

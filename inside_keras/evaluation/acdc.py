@@ -22,12 +22,12 @@ print("\n".join(challenge_markdown(result.challenge())))
 ```
 """
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from inside_keras.atomic import write_csv
 from inside_keras.data.acdc.reader import PHASES, STRUCTURES, read_patient
 from inside_keras.data.resample import resample_inplane, window
 from inside_keras.errors import InputError
@@ -126,11 +126,11 @@ class EvaluationResult:
 
     def to_csv(self, path):
         """Write the per-patient rows (`ROW_FIELDS`) to `path`."""
-        _write_csv(path, ROW_FIELDS, self.rows)
+        write_csv(path, ROW_FIELDS, self.rows)
 
     def summary_to_csv(self, path):
         """Write `summary()` (`SUMMARY_FIELDS`) to `path`."""
-        _write_csv(path, SUMMARY_FIELDS, self.summary())
+        write_csv(path, SUMMARY_FIELDS, self.summary())
 
 
 def _mean_std_cell(mean, std, digits):
@@ -169,15 +169,6 @@ def challenge_markdown(challenge):
             f"HD95 undefined (one mask empty) for {undefined} volume-structures, left out."
         )
     return lines
-
-
-def _write_csv(path, fields, rows):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _class_ids(predictions, n):
