@@ -20,6 +20,7 @@ from inside_keras.errors import InputError
 COMMANDS = (
     ("datasets", "register_generate"),
     ("datasets", "register_prepare"),
+    ("info", "register"),
     ("train", "register"),
     ("evaluate", "register_evaluate"),
     ("evaluate", "register_predict"),

@@ -1,9 +1,9 @@
 """`generate` and `prepare`: one sub-command each, with one sub-parser per dataset.
 
 Each dataset module under `inside_keras.commands` (named in `DATASET_MODULES`)
-provides `add_generate_arguments(parser)`, `generate(args) -> int`,
-`add_prepare_arguments(parser)` and `prepare(args) -> int`. Modules must be
-cheap to import (no Keras import at module level): the parser imports them all.
+provides `add_prepare_arguments(parser)` and `prepare(args) -> int`, and those that
+can synthesise their dataset `add_generate_arguments(parser)` and `generate(args) -> int`.
+Modules must be cheap to import (no Keras import at module level): the parser imports them all.
 Data modules name a bad value by its field (`val_fraction`); `flag_names` reports it
 under its flag (`--val-fraction`).
 """
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from inside_keras.errors import InputError
 
 #: Dataset name on the command line -> module under `inside_keras.commands`.
-DATASET_MODULES = {"clevr-seg": "clevr_seg", "acdc": "acdc"}
+DATASET_MODULES = {"clevr-seg": "clevr_seg", "acdc": "acdc", "folder": "folder"}
 
 
 @contextmanager
@@ -36,6 +36,8 @@ def _register(subparsers, command, help_text):
     )
     for dataset, module_name in DATASET_MODULES.items():
         module = importlib.import_module(f"inside_keras.commands.{module_name}")
+        if not hasattr(module, command):
+            continue  # e.g. no `generate folder`: a folder is the user's own data
         sub = datasets.add_parser(dataset, help=f"{command} {dataset}")
         getattr(module, f"add_{command}_arguments")(sub)
         sub.set_defaults(func=getattr(module, command))

@@ -16,7 +16,7 @@ from nibabel.spatialimages import HeaderDataError
 from inside_keras.errors import InputError
 
 #: What nibabel raises for files it cannot read (truncated gzip streams raise EOFError).
-_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, ImageFileError, HeaderDataError)
+READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, ImageFileError, HeaderDataError)
 
 #: How the checks describe each accepted rank.
 _RANK_NAMES = {3: "a 3-D volume (H, W, slices)", 4: "a 4-D cine (H, W, slices, frames)"}
@@ -55,7 +55,7 @@ def open_image(path, ndim):
         raise ValueError(f"`ndim` must be one of {sorted(_RANK_NAMES)}, got {ndim!r}")
     try:
         image = nib.load(path)
-    except _READ_ERRORS as error:
+    except READ_ERRORS as error:
         raise _unreadable(path, error) from None
     if len(image.shape) != ndim:
         raise InputError(
@@ -93,7 +93,7 @@ def load_volume(path, ndim):
     image, spacing = open_image(path, ndim)
     try:
         data = image.get_fdata(dtype=np.float32)
-    except _READ_ERRORS as error:
+    except READ_ERRORS as error:
         raise _unreadable(path, error) from None
     nan_count = int(np.isnan(data).sum())
     if nan_count:

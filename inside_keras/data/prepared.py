@@ -8,7 +8,10 @@ Arrays (all readable with `allow_pickle=False`):
 - `split` unicode `(N,)` in {train, val, test}; `name` unicode `(N,)`;
 - optional extra per-sample arrays (CLEVR-Seg: `condition`, `condition_value`; ACDC:
   `patient`, `phase`, `slice_index`, `slice_position`, ...); flip augmentation picks the
-  dataset's rule by them (`inside_keras.data.batching.augmentation_for`).
+  dataset's rule by them (`inside_keras.data.batching.augmentation_for`);
+- optional `metadata`: one JSON text (a 0-d unicode array) describing the whole dataset,
+  e.g. the condition encoding of `prepare folder`; read with `load_metadata`, never part
+  of the arrays `load_prepared` returns.
 
 Files are written atomically: to a temporary file in the target folder, then
 renamed, so a failed or interrupted preparation leaves nothing at the target.
@@ -22,6 +25,8 @@ from inside_keras.atomic import atomic_path
 from inside_keras.errors import InputError
 
 REQUIRED = ("x", "y", "z", "split", "name")
+#: The member holding the dataset's metadata (JSON text).
+METADATA = "metadata"
 SPLITS = ("train", "val", "test")
 
 
@@ -54,18 +59,24 @@ def validate(arrays, source="dataset"):
         raise InputError(f"`split` has values {bad}; allowed: {list(SPLITS)}", source)
 
 
-def save_prepared(path, **arrays):
+def save_prepared(path, metadata=None, **arrays):
     """Validate and write `arrays` to `path` atomically (temporary file, then rename).
 
     Args:
         path: target `.npz` path.
+        metadata: optional JSON-able mapping describing the dataset (`load_metadata`).
         **arrays: `x`, `y`, `z`, `split`, `name` and optional extras.
     """
+    import json
+
     validate(arrays, source=path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    members = {key: np.asarray(value) for key, value in arrays.items()}
+    if metadata is not None:
+        members[METADATA] = np.array(json.dumps(metadata))
     with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        np.savez(stream, **{key: np.asarray(value) for key, value in arrays.items()})
+        np.savez(stream, **members)
 
 
 def is_prepared(path):
@@ -92,11 +103,31 @@ def load_prepared(path):
         raise InputError("no such prepared dataset (create one with `inside-keras prepare`)", path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+            arrays = {key: archive[key] for key in archive.files if key != METADATA}
     except (OSError, ValueError) as error:
         raise InputError(f"not a readable .npz archive ({error})", path) from None
     validate(arrays, source=path)
     return arrays
+
+
+def load_metadata(path):
+    """The `metadata` mapping of a prepared dataset ({} if it has none).
+
+    Raises:
+        InputError: the file is not an `.npz` or its metadata is not a JSON mapping.
+    """
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if METADATA not in archive.files:
+                return {}
+            metadata = json.loads(str(archive[METADATA]))
+    except (OSError, ValueError) as error:
+        raise InputError(f"unreadable metadata ({error})", path) from None
+    if not isinstance(metadata, dict):
+        raise InputError("its metadata is not a JSON mapping", path)
+    return metadata
 
 
 def select_split(arrays, split):

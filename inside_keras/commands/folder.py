@@ -1,0 +1,98 @@
+"""`inside-keras prepare folder`: your own images, label maps and condition table.
+
+Cheap to import: the data modules are imported when the command runs.
+"""
+
+from pathlib import Path
+
+from inside_keras.commands.datasets import flag_names
+from inside_keras.commands.options import add_overwrite_argument
+
+
+def _columns(text):
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_prepare_arguments(parser):
+    """Flags of `prepare folder`."""
+    parser.description = (
+        "Prepare a folder of images (PNG/JPEG/TIFF, NIfTI) and a folder of label maps, "
+        "matched by file stem (case7_0000.nii.gz, case7_0001.nii.gz -> case7.nii.gz), "
+        "with a CSV of conditions per case, into one prepared .npz of 2-D samples "
+        "(3-D volumes cut into slices). See docs/own_data.md."
+    )
+    parser.add_argument("--images", required=True, type=Path, metavar="DIR", help="images")
+    parser.add_argument("--labels", required=True, type=Path, metavar="DIR", help="label maps")
+    parser.add_argument(
+        "--conditions", required=True, type=Path, metavar="FILE.csv", help="one row per case"
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE.npz", help="to write")
+    parser.add_argument("--id-column", default="id", help="the table's case column (id)")
+    parser.add_argument(
+        "--condition-columns",
+        type=_columns,
+        default=(),
+        metavar="A,B,C",
+        help="columns of z, in order (default: every column but the id, split and group "
+        "columns); numbers are standardised, text one-hot encoded",
+    )
+    parser.add_argument(
+        "--size", type=int, nargs=2, metavar=("H", "W"), help="resize samples (default: keep)"
+    )
+    parser.add_argument(
+        "--normalise",
+        default="zscore",
+        help="intensities per case: zscore, minmax or none (zscore)",
+    )
+    parser.add_argument(
+        "--slice-position",
+        action="store_true",
+        help="3-D volumes: append each slice's position (0 to 1) to z",
+    )
+    parser.add_argument(
+        "--labels-map", metavar="ID:NAME,...", help='class names, e.g. "0:background,1:lesion"'
+    )
+    parser.add_argument("--split-column", help="a column of train/val/test (default: drawn)")
+    parser.add_argument("--group-column", help="a column whose cases stay in one split")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="drawn splits (0.1)")
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="drawn splits (0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the drawn splits (0)")
+    add_overwrite_argument(parser)
+
+
+def prepare(args):
+    """Run `prepare folder`; returns the exit code."""
+    from inside_keras.data.folder.prepare import FolderOptions, parse_class_names, prepare_folder
+    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.outputs import claim_file
+    from inside_keras.progress import progress
+
+    claim_file(args.out, args.overwrite, ours=is_prepared)
+    with flag_names("normalise", "size", "labels_map", "val_fraction", "test_fraction"):
+        options = FolderOptions(
+            id_column=args.id_column,
+            condition_columns=args.condition_columns,
+            size=tuple(args.size) if args.size else None,
+            normalise=args.normalise,
+            slice_position=args.slice_position,
+            split_column=args.split_column,
+            group_column=args.group_column,
+            val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
+            class_names=parse_class_names(args.labels_map) if args.labels_map else None,
+        )
+        with progress("prepare folder") as update:
+            result = prepare_folder(args.images, args.labels, args.conditions, options, update)
+    try:
+        save_prepared(args.out, metadata=result.metadata, **result.arrays)
+    except OSError as error:
+        from inside_keras.errors import InputError
+
+        raise InputError(f"cannot write here ({error.strerror})", args.out) from None
+    splits = result.arrays["split"]
+    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    cases = len(set(result.arrays["case"].tolist()))
+    print(f"wrote {args.out}: {len(splits)} samples of {cases} cases ({counts})")
+    print(f"the condition encoding: inside-keras info {args.out}")
+    return 0

@@ -1,0 +1,45 @@
+"""`inside-keras info FILE.npz`: what a prepared dataset holds."""
+
+from pathlib import Path
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "info",
+        help="Describe a prepared dataset: samples, splits, classes, condition encoding.",
+        description="Print the sample count per split, the shapes and classes, and how z is "
+        "encoded (prepare folder: each column's standardisation or categories).",
+    )
+    parser.add_argument("data", type=Path, help="prepared dataset (.npz)")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    import numpy as np
+
+    from inside_keras.data.prepared import load_metadata, load_prepared
+
+    arrays, metadata = load_prepared(args.data), load_metadata(args.data)
+    splits = arrays["split"]
+    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    x, y, z = arrays["x"], arrays["y"], arrays["z"]
+    print(f"{args.data}: {len(x)} samples ({counts})")
+    print(f"  x {x.dtype} {x.shape}; y {y.dtype} {y.shape}; z {z.dtype} {z.shape}")
+    classes = metadata.get("classes")
+    if classes:
+        print("  classes: " + ", ".join(f"{key} {name}" for key, name in classes.items()))
+    else:
+        print(f"  class ids: {sorted(np.unique(y).astype(int).tolist())}")
+    conditions = metadata.get("conditions")
+    if conditions:
+        import json
+
+        from inside_keras.data.folder.conditions import ConditionEncoding
+
+        encoding = ConditionEncoding.from_json(json.dumps(conditions["encoding"]))
+        print("  z = [" + ", ".join(conditions["z"]) + "]")
+        for line in encoding.describe():
+            print(f"    {line}")
+        if conditions.get("slice_position"):
+            print("    slice_position: k / (slices - 1) of each slice of a volume")
+    return 0

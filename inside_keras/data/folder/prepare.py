@@ -1,0 +1,272 @@
+"""Prepare a folder of images, label maps and a condition table into 2-D samples.
+
+Per case (`inside_keras.data.folder.reader`): the image is normalised over the case
+(`zscore`: mean 0 and standard deviation 1; `minmax`: [0, 1]; `none`), a 3-D volume is
+cut into slices along its last spatial axis, and each 2-D sample is resized to `size`
+(image bilinear, label map nearest). `z` is the case's condition row encoded by a
+`ConditionEncoding` fitted on the training cases (`conditions`), with the normalised
+slice position `k / (D - 1)` appended for volumes when `slice_position` is set.
+
+Splits are by case (all slices of a case in one split), taken from a split column of
+the table, or drawn with `val_fraction`, `test_fraction` and `seed` over groups (a
+group column, e.g. the patient, else each case its own group).
+
+Label maps with class ids 0 and 1 only give a binary task (`y` float32 `(N, H, W, 1)`);
+more classes give `y` uint8 `(N, H, W)` class ids. Besides `x`, `y`, `z`, `split` and
+`name` (`case` or `case_sliceK`), each sample has `case`, `slice_index` and
+`slice_position`; the prepared file's metadata (`inside_keras.data.prepared`) holds the
+condition encoding, the class names and the options.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inside_keras.data.folder.conditions import ConditionEncoding, read_table
+from inside_keras.data.folder.reader import find_cases, read_case
+from inside_keras.data.splits import split_groups
+from inside_keras.errors import InputError
+
+#: Intensity normalisations, per case.
+NORMALISATIONS = ("zscore", "minmax", "none")
+#: Split names a split column may hold.
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class FolderOptions:
+    """Options of `prepare_folder` (the `inside-keras prepare folder` flags).
+
+    Attributes:
+        id_column: the table's case column.
+        condition_columns: the condition columns in `z`'s order (empty: every column
+            but the id, split and group columns).
+        size: `(H, W)` of the samples, or None to keep the images' (all must agree).
+        normalise: one of `NORMALISATIONS`.
+        slice_position: append the normalised slice position of a volume's slices to `z`.
+        split_column: a table column of train/val/test, or None to draw the splits.
+        group_column: a table column whose cases stay in one split, or None.
+        val_fraction: share of groups for validation (drawn splits).
+        test_fraction: share of groups for testing (drawn splits).
+        seed: seed of the drawn splits.
+        class_names: names of the class ids (`{0: "background", ...}`), or None.
+    """
+
+    id_column: str = "id"
+    condition_columns: tuple = ()
+    size: tuple | None = None
+    normalise: str = "zscore"
+    slice_position: bool = False
+    split_column: str | None = None
+    group_column: str | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    seed: int = 0
+    class_names: dict | None = None
+
+    def __post_init__(self):
+        from inside_keras.config import check_choice
+
+        check_choice(self.normalise, NORMALISATIONS, "normalise")
+        if self.size is not None and (
+            len(self.size) != 2 or any(int(side) < 1 for side in self.size)
+        ):
+            raise InputError(f"must be two positive sides H W, got {self.size}", "size")
+
+
+def parse_class_names(text):
+    """`"0:background,1:lesion"` -> `{0: "background", 1: "lesion"}`."""
+    names = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        key, colon, name = part.partition(":")
+        if not colon or not key.strip().isdigit() or not name.strip():
+            raise InputError(f"expected ID:NAME pairs, got {part!r}", "labels_map")
+        names[int(key)] = name.strip()
+    if not names:
+        raise InputError(f"expected ID:NAME pairs, got {text!r}", "labels_map")
+    return names
+
+
+@dataclass
+class FolderResult:
+    """Prepared arrays and their metadata (for `save_prepared`)."""
+
+    arrays: dict
+    metadata: dict
+
+
+def _normalised(image, how):
+    if how == "zscore":
+        std = float(image.std())
+        return (image - image.mean()) / (std if std > 0 else 1.0)
+    if how == "minmax":
+        low, high = float(image.min()), float(image.max())
+        return (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return image
+
+
+def _resized(plane, size, order):
+    """A 2-D plane `(H, W[, C])` resized to `size` (bilinear: order 1; nearest: 0)."""
+    from PIL import Image
+
+    if size is None or tuple(plane.shape[:2]) == tuple(size):
+        return plane
+    height, width = (int(side) for side in size)
+    method = Image.Resampling.BILINEAR if order else Image.Resampling.NEAREST
+    if plane.ndim == 2:
+        return np.asarray(
+            Image.fromarray(plane.astype(np.float32), mode="F").resize((width, height), method)
+        )
+    return np.stack([_resized(plane[..., c], size, order) for c in range(plane.shape[-1])], -1)
+
+
+def _splits(cases, rows, options, source):
+    if options.split_column is not None:
+        splits = {case: rows[case][options.split_column] for case in cases}
+        bad = sorted({value for value in splits.values() if value not in SPLITS})
+        if bad:
+            raise InputError(
+                f"column {options.split_column!r} holds {bad[:5]}; allowed: {list(SPLITS)}",
+                source,
+            )
+        return splits
+    groups = {
+        case: rows[case][options.group_column] if options.group_column else case for case in cases
+    }
+    by_group = split_groups(
+        list(groups.values()), options.val_fraction, options.test_fraction, options.seed
+    )
+    return {case: by_group[group] for case, group in groups.items()}
+
+
+def _check_columns(columns, options, source):
+    for flag, name in (
+        ("--split-column", options.split_column),
+        ("--group-column", options.group_column),
+        *(("--condition-columns", name) for name in options.condition_columns),
+    ):
+        if name is not None and name not in columns:
+            raise InputError(f"{flag}: no column {name!r}; its columns: {columns}", source)
+    if options.condition_columns:
+        return list(options.condition_columns)
+    reserved = {options.id_column, options.split_column, options.group_column}
+    return [name for name in columns if name not in reserved]
+
+
+def prepare_folder(images, labels, table, options, progress=None):
+    """Prepare a folder of images and label maps with a condition table.
+
+    Args:
+        images: the folder of images.
+        labels: the folder of label maps.
+        table: the condition table (CSV).
+        options: `FolderOptions`.
+        progress: optional callable `progress(done, total)`, called after each case.
+
+    Returns:
+        A `FolderResult`.
+
+    Raises:
+        InputError: any bad file, a case missing from the table, a missing value, images
+            whose shapes differ without `size`, channels that differ between cases.
+    """
+    columns, rows = read_table(table, options.id_column)
+    names = _check_columns(columns, options, table)
+    cases = find_cases(images, labels)
+    missing = [case.case_id for case in cases if case.case_id not in rows]
+    if missing:
+        raise InputError(
+            f"no row for the cases {missing[:5]} (column {options.id_column!r})", table
+        )
+    used = {case.case_id: rows[case.case_id] for case in cases}
+    splits = _splits(list(used), used, options, table)
+    training = [case for case, split in splits.items() if split == "train"]
+    encoding = ConditionEncoding.fit(used, names, training, source=table)
+
+    samples = {key: [] for key in ("x", "y", "z", "split", "name", "case", "slice_index")}
+    samples["slice_position"] = []
+    channels, is_volume = None, None
+    for done, case in enumerate(cases, start=1):
+        loaded = read_case(case)
+        volume = loaded.image.ndim == 4
+        if channels is None:
+            channels, is_volume = loaded.image.shape[-1], volume
+        elif loaded.image.shape[-1] != channels or volume != is_volume:
+            raise InputError(
+                f"case {case.case_id!r}: {loaded.image.shape} differs from the first case's "
+                f"channels ({channels}) or dimensions",
+                case.images[0],
+            )
+        image = _normalised(loaded.image, options.normalise)
+        z = encoding.encode(case.case_id, rows[case.case_id], source=table)
+        depth = image.shape[2] if volume else 1
+        for k in range(depth):
+            plane = image[:, :, k] if volume else image
+            label = loaded.label[:, :, k] if volume else loaded.label
+            position = k / (depth - 1) if depth > 1 else 0.0
+            samples["x"].append(_resized(plane, options.size, order=1))
+            samples["y"].append(_resized(label, options.size, order=0))
+            extra = [position] if volume and options.slice_position else []
+            samples["z"].append(np.concatenate([z, np.float32(extra)]))
+            samples["split"].append(splits[case.case_id])
+            samples["name"].append(f"{case.case_id}_slice{k}" if volume else case.case_id)
+            samples["case"].append(case.case_id)
+            samples["slice_index"].append(k)
+            samples["slice_position"].append(position)
+        if progress is not None:
+            progress(done, len(cases))
+    shapes = {sample.shape[:2] for sample in samples["x"]}
+    if len(shapes) > 1:
+        raise InputError(
+            f"images have different sizes {sorted(shapes)[:4]}; give --size H W", images
+        )
+    return _result(samples, encoding, options, is_volume)
+
+
+def _result(samples, encoding, options, is_volume):
+    labels = np.stack(samples["y"]).astype(np.int64)
+    classes = sorted(np.unique(labels).tolist())
+    n_classes = max(classes) + 1
+    if options.class_names is not None:
+        unknown = sorted(set(classes) - set(options.class_names))
+        if unknown:
+            raise InputError(
+                f"the label maps hold class ids {unknown} that --labels-map does not name",
+                "labels_map",
+            )
+        n_classes = max(n_classes, max(options.class_names) + 1)
+    if n_classes > 256:
+        raise InputError(f"class ids up to {n_classes - 1}; at most 255 are supported", "labels")
+    binary = n_classes <= 2
+    y = labels[..., None].astype(np.float32) if binary else labels.astype(np.uint8)
+    arrays = {
+        "x": np.stack(samples["x"]).astype(np.float32),
+        "y": y,
+        "z": np.stack(samples["z"]).astype(np.float32),
+        "split": np.array(samples["split"]),
+        "name": np.array(samples["name"]),
+        "case": np.array(samples["case"]),
+        "slice_index": np.array(samples["slice_index"], dtype=np.int32),
+        "slice_position": np.array(samples["slice_position"], dtype=np.float32),
+    }
+    class_names = options.class_names or {i: f"class_{i}" for i in range(n_classes)}
+    metadata = {
+        "source": "folder",
+        "conditions": json_encoding(encoding, options.slice_position and is_volume),
+        "classes": {str(i): class_names.get(i, f"class_{i}") for i in range(n_classes)},
+        "normalise": options.normalise,
+        "volumes": bool(is_volume),
+    }
+    return FolderResult(arrays=arrays, metadata=metadata)
+
+
+def json_encoding(encoding, slice_position):
+    """The condition encoding as stored in the metadata: its JSON and `z`'s entries."""
+    import json
+
+    entries = [label for column in encoding.columns for label in column.labels]
+    return {
+        "encoding": json.loads(encoding.to_json()),
+        "slice_position": bool(slice_position),
+        "z": entries + (["slice_position"] if slice_position else []),
+    }

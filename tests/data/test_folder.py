@@ -1,0 +1,199 @@
+"""`prepare folder` and `info` as a user runs them, on folders the tests write: 2-D RGB
+with binary masks, 2-D grey with three classes, 3-D NIfTI with two channel files, an
+anisotropic spacing and a non-identity affine; and every bad input as one line."""
+
+import json
+import subprocess
+
+import nibabel as nib
+import numpy as np
+import pytest
+from PIL import Image
+
+from inside_keras.data.prepared import load_metadata, load_prepared
+from tests.runs import CLI
+
+
+def _run(*args):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
+
+
+def _write_table(path, header, rows):
+    path.write_text("\n".join([",".join(header), *(",".join(map(str, r)) for r in rows)]) + "\n")
+    return path
+
+
+def rgb_folder(root, cases=12):
+    """RGB PNGs with a bright square left or right; the mask marks it; the table says
+    where (text), the age (number) and the patient (two cases each)."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rows = []
+    for i in range(cases):
+        image = np.full((20, 24, 3), 30, np.uint8)
+        label = np.zeros((20, 24), np.uint8)
+        column = 2 + 12 * (i % 2)
+        image[4:10, column : column + 6] = 250
+        label[4:10, column : column + 6] = 1
+        Image.fromarray(image).save(root / "images" / f"case{i}.png")
+        Image.fromarray(label).save(root / "labels" / f"case{i}.png")
+        rows.append([f"case{i}", 40 + 2 * i, "right" if i % 2 else "left", f"p{i // 2}"])
+    _write_table(root / "conditions.csv", ["id", "age", "side", "patient"], rows)
+    return root
+
+
+def test_rgb_binary_encoding_from_the_training_split_and_groups(tmp_path):
+    root = rgb_folder(tmp_path)
+    out = tmp_path / "prepared.npz"
+    run = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "conditions.csv"), "--out", str(out),
+        "--group-column", "patient", "--condition-columns", "side,age",
+        "--val-fraction", "0.2", "--test-fraction", "0.2", "--normalise", "minmax",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    arrays, metadata = load_prepared(out), load_metadata(out)
+    assert arrays["x"].shape == (12, 20, 24, 3) and arrays["y"].shape == (12, 20, 24, 1)
+    assert arrays["x"].min() == 0 and arrays["x"].max() == 1
+    assert metadata["conditions"]["z"] == ["side=left", "side=right", "age"]
+    # Both cases of a patient share a split.
+    split = dict(zip(arrays["case"], arrays["split"], strict=True))
+    for i in range(0, 12, 2):
+        assert split[f"case{i}"] == split[f"case{i + 1}"]
+    # age standardised with the training split's mean and std, sides one-hot, sorted.
+    ages = {f"case{i}": 40 + 2 * i for i in range(12)}
+    train = np.array([ages[c] for c, s in split.items() if s == "train"], np.float64)
+    for case, z in zip(arrays["case"], arrays["z"], strict=True):
+        side = int(case[4:]) % 2
+        np.testing.assert_allclose(z[:2], [1 - side, side])
+        np.testing.assert_allclose(z[2], (ages[case] - train.mean()) / train.std(), rtol=1e-5)
+    info = _run("info", str(out))
+    assert info.returncode == 0 and "side: one-hot over ['left', 'right']" in info.stdout
+    assert f"age: numeric, (value - {train.mean():.4g}) / {train.std():.4g}" in info.stdout
+
+
+def test_grey_three_classes_with_names_and_a_split_column(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    rows = []
+    for i in range(6):
+        label = np.zeros((16, 16), np.uint8)
+        label[2:6, 2:6], label[9:14, 9:14] = 1, 2
+        Image.fromarray((label * 100).astype(np.uint8)).save(tmp_path / "images" / f"c{i}.png")
+        Image.fromarray(label).save(tmp_path / "labels" / f"c{i}.png")
+        rows.append([f"c{i}", ["train", "train", "train", "train", "val", "test"][i], i % 3])
+    table = _write_table(tmp_path / "t.csv", ["id", "split", "scanner"], rows)
+    out = tmp_path / "p.npz"
+    run = _run(
+        "prepare", "folder", "--images", str(tmp_path / "images"),
+        "--labels", str(tmp_path / "labels"), "--conditions", str(table), "--out", str(out),
+        "--split-column", "split", "--labels-map", "0:background,1:lesion,2:oedema",
+        "--size", "8", "8",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    arrays = load_prepared(out)
+    assert arrays["y"].dtype == np.uint8 and arrays["y"].shape == (6, 8, 8)
+    assert set(np.unique(arrays["y"])) == {0, 1, 2}
+    assert arrays["split"].tolist() == ["train"] * 4 + ["val", "test"]
+    assert load_metadata(out)["classes"] == {"0": "background", "1": "lesion", "2": "oedema"}
+    # scanner 0, 1, 2, 0 in training: numbers, standardised.
+    np.testing.assert_allclose(arrays["z"][:4, 0].mean(), 0, atol=1e-6)
+
+
+def nifti_folder(root, cases=4):
+    """3-D NIfTI cases of two channel files (nnU-Net naming), spacing (0.8, 0.8, 3.0) mm,
+    a rotated and shifted affine."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    affine = np.array([[0, -0.8, 0, 10], [0.8, 0, 0, -5], [0, 0, 3.0, 2], [0, 0, 0, 1]])
+    rows = []
+    for i in range(cases):
+        label = np.zeros((12, 10, 5), np.int16)
+        label[3:8, 2:6, 1:4] = 1 + i % 2
+        for channel in (0, 1):
+            data = (label * (10 + channel) + channel).astype(np.float32)
+            nib.save(nib.Nifti1Image(data, affine), root / "images" / f"v{i}_000{channel}.nii.gz")
+        nib.save(nib.Nifti1Image(label, affine), root / "labels" / f"v{i}.nii.gz")
+        rows.append([f"v{i}", "ED" if i % 2 else "ES"])
+    _write_table(root / "c.csv", ["id", "phase"], rows)
+    return root
+
+
+def test_nifti_volumes_cut_into_slices_with_their_position(tmp_path):
+    root = nifti_folder(tmp_path)
+    out = tmp_path / "p.npz"
+    run = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "c.csv"), "--out", str(out), "--slice-position",
+        "--val-fraction", "0", "--test-fraction", "0.25",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    arrays = load_prepared(out)
+    assert arrays["x"].shape == (20, 12, 10, 2) and arrays["y"].dtype == np.uint8
+    assert arrays["name"][:5].tolist() == [f"v0_slice{k}" for k in range(5)]
+    np.testing.assert_allclose(arrays["z"][:5, -1], [0, 0.25, 0.5, 0.75, 1])
+    assert json.loads(json.dumps(load_metadata(out)))["conditions"]["z"] == [
+        "phase=ED",
+        "phase=ES",
+        "slice_position",
+    ]
+
+
+def _bad_folder(tmp_path, damage):
+    root = nifti_folder(tmp_path)
+    damage(root)
+    return root
+
+
+BAD = {
+    "missing label map": (lambda r: (r / "labels" / "v1.nii.gz").unlink(), "has no label map"),
+    "id not in the table": (
+        lambda r: _write_table(r / "c.csv", ["id", "phase"], [["v0", "ED"]]),
+        "no row for the cases ['v1'",
+    ),
+    "empty value": (
+        lambda r: _write_table(
+            r / "c.csv", ["id", "phase"], [["v0", "ED"], ["v1", ""], ["v2", "ES"], ["v3", "ED"]]
+        ),
+        "no value in column 'phase'",
+    ),
+    "shapes differ": (
+        lambda r: nib.save(
+            nib.Nifti1Image(np.zeros((12, 10, 4), np.int16), np.eye(4)), r / "labels" / "v2.nii.gz"
+        ),
+        "differs from the image's",
+    ),
+    "affines differ": (
+        lambda r: nib.save(
+            nib.Nifti1Image(np.zeros((12, 10, 5), np.int16), np.diag([0.8, 0.8, 3.0, 1])),
+            r / "labels" / "v2.nii.gz",
+        ),
+        "its affine differs from the image's",
+    ),
+    "NaN intensity": (
+        lambda r: nib.save(
+            nib.Nifti1Image(np.full((12, 10, 5), np.nan, np.float32), np.eye(4)),
+            r / "images" / "v3_0001.nii.gz",
+        ),
+        "NaN or infinite",
+    ),
+    "not a table": (lambda r: (r / "c.csv").write_bytes(b"\xff\xfe\x00binary"), "not UTF-8"),
+    "channel gap": (
+        lambda r: (r / "images" / "v0_0001.nii.gz").rename(r / "images" / "v0_0002.nii.gz"),
+        "channel files [0, 2]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_naming_it(tmp_path, case):
+    damage, expected = BAD[case]
+    root = _bad_folder(tmp_path, damage)
+    out = tmp_path / "p.npz"
+    run = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "c.csv"), "--out", str(out),
+    )  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert expected in run.stderr and "Traceback" not in run.stderr
+    assert not out.exists()
