@@ -1,9 +1,11 @@
-"""In-plane resampling and centred crop/pad of image stacks `(H, W, ...)`.
+"""Resampling and centred crop/pad of the leading (spatial) axes of an array.
 
-Pixels are treated as cells: output pixel `i` of size `to` mm covers
-`[i * to, (i + 1) * to)` mm, so its centre samples the input at
-`(i + 0.5) * to / from - 0.5`. Axes beyond the first two (slices, frames) are untouched.
-Resampling to a finer grid with `order=0` and back again returns the input exactly.
+The spatial axes are the first `len(spacing)` axes: `(H, W)` of an ACDC slice stack
+`(H, W, slices)`, `(D, H, W)` of a volume `(D, H, W, C)`; later axes (slices, frames,
+channels) are untouched. Pixels are treated as cells: output pixel `i` of size `to` mm
+covers `[i * to, (i + 1) * to)` mm, so its centre samples the input at
+`(i + 0.5) * to / from - 0.5`. Resampling to a finer grid with `order=0` and back again
+returns the input exactly.
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ SPACING_TOLERANCE = 0.01
 
 
 def scale_factors(spacing_from, spacing_to):
-    """Per in-plane axis, `to / from`, or exactly 1.0 within `SPACING_TOLERANCE`."""
+    """Per spatial axis, `to / from`, or exactly 1.0 within `SPACING_TOLERANCE`."""
     factors = []
     for source, target in zip(spacing_from, spacing_to, strict=True):
         ratio = float(target) / float(source)
@@ -25,20 +27,21 @@ def scale_factors(spacing_from, spacing_to):
 
 
 def resampled_shape(shape, spacing_from, spacing_to):
-    """The in-plane shape `(H', W')` of `shape[:2]` after resampling."""
+    """The spatial shape of `shape` (its first `len(spacing_from)` axes) after resampling."""
     factors = scale_factors(spacing_from, spacing_to)
-    return tuple(max(1, round(n / f)) for n, f in zip(shape[:2], factors, strict=True))
+    return tuple(max(1, round(n / f)) for n, f in zip(shape, factors, strict=False))
 
 
-def resample_inplane(array, spacing_from, spacing_to, order, shape=None):
-    """Resample the first two axes of `array` from one pixel spacing to another.
+def resample(array, spacing_from, spacing_to, order, shape=None):
+    """Resample the spatial axes of `array` from one voxel spacing to another.
 
     Args:
-        array: `(H, W, ...)`; images float, labels integer.
-        spacing_from: `(row, column)` pixel size of `array` in mm.
-        spacing_to: `(row, column)` pixel size wanted in mm.
+        array: `(*spatial, ...)`; images float, labels integer.
+        spacing_from: voxel size of the spatial axes of `array` in mm, e.g. `(row,
+            column)` for `(H, W, slices)`.
+        spacing_to: the voxel size wanted in mm, as many values.
         order: 1 (linear) for images, 0 (nearest) for labels.
-        shape: the in-plane output shape; default `resampled_shape(...)`. Pass the
+        shape: the spatial output shape; default `resampled_shape(...)`. Pass the
             original shape to undo a resampling exactly.
 
     Returns:
@@ -46,9 +49,9 @@ def resample_inplane(array, spacing_from, spacing_to, order, shape=None):
     """
     factors = scale_factors(spacing_from, spacing_to)
     shape = tuple(shape or resampled_shape(array.shape, spacing_from, spacing_to))
-    if factors == (1.0, 1.0) and shape == array.shape[:2]:
+    if all(f == 1.0 for f in factors) and shape == array.shape[: len(factors)]:
         return array
-    extra = array.ndim - 2
+    extra = array.ndim - len(factors)
     return ndimage.affine_transform(
         array,
         matrix=np.array(factors + (1.0,) * extra),
@@ -60,19 +63,23 @@ def resample_inplane(array, spacing_from, spacing_to, order, shape=None):
 
 
 def centred_start(shape, size):
-    """The `(row, column)` where a centred `size x size` window starts; negative pads."""
-    return tuple((n - size) // 2 for n in shape[:2])
+    """Where a centred window of `size` (a tuple, or one side of a square) starts in
+    the leading axes of `shape`; negative pads."""
+    sizes = tuple(size) if isinstance(size, tuple | list) else (size, size)
+    return tuple((n - side) // 2 for n, side in zip(shape, sizes, strict=False))
 
 
 def window(array, start, shape, fill=0):
-    """The in-plane window `array[start : start + shape]`, filled with `fill` outside.
+    """The window `array[start : start + shape]` of the leading `len(start)` axes,
+    filled with `fill` outside.
 
     A negative `start` or a window past the end pads; inside the array it crops. With
     `start` negated, `window` puts a window back onto a canvas of the original shape.
     """
-    out = np.full(tuple(shape) + array.shape[2:], fill, dtype=array.dtype)
+    spatial = len(start)
+    out = np.full(tuple(shape) + array.shape[spatial:], fill, dtype=array.dtype)
     source, target = [], []
-    for begin, length, n in zip(start, shape, array.shape[:2], strict=True):
+    for begin, length, n in zip(start, shape, array.shape[:spatial], strict=True):
         lo, hi = max(begin, 0), min(begin + length, n)
         source.append(slice(lo, max(lo, hi)))
         target.append(slice(lo - begin, lo - begin + max(0, hi - lo)))

@@ -29,7 +29,7 @@ import numpy as np
 
 from inside_keras.atomic import write_csv
 from inside_keras.data.acdc.reader import PHASES, STRUCTURES, read_patient
-from inside_keras.data.resample import resample_inplane, window
+from inside_keras.data.resample import resample, window
 from inside_keras.errors import InputError
 from inside_keras.evaluation.masks import dice, dice_scores, hd95
 from inside_keras.evaluation.predict import truth_labels
@@ -207,7 +207,7 @@ def reassemble(predictions, arrays, indices, n_slices):
     volume = None
     for i in indices:
         canvas = window(predictions[i], -arrays["offset"][i], arrays["resampled_shape"][i])
-        back = resample_inplane(
+        back = resample(
             canvas,
             arrays["pixel_spacing"][i],
             arrays["source_spacing"][i][:2],

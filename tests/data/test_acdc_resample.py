@@ -7,7 +7,7 @@ from inside_keras.data.acdc.phantom import GROUPS, make_patient
 from inside_keras.data.acdc.reader import STRUCTURES
 from inside_keras.data.resample import (
     centred_start,
-    resample_inplane,
+    resample,
     resampled_shape,
     window,
 )
@@ -19,7 +19,7 @@ def test_resampling_a_phantom_keeps_structure_areas_within_3_percent(index):
     patient = make_patient(np.random.default_rng([7, index]), group, pixel_spacing=1.6)
     for number in (patient.info["ED"], patient.info["ES"]):
         labels = patient.labels[..., number - 1]
-        resampled = resample_inplane(labels, (1.6, 1.6), (1.25, 1.25), order=0)
+        resampled = resample(labels, (1.6, 1.6), (1.25, 1.25), order=0)
         assert resampled.shape == (round(labels.shape[0] * 1.28), round(labels.shape[1] * 1.28),
                                    labels.shape[2])  # fmt: skip
         for structure, class_id in STRUCTURES.items():
@@ -30,15 +30,15 @@ def test_resampling_a_phantom_keeps_structure_areas_within_3_percent(index):
 
 def test_same_spacing_is_left_alone():
     image = np.random.default_rng(0).random((30, 40, 3)).astype(np.float32)
-    assert resample_inplane(image, (1.5625, 1.5625), (1.5625, 1.5625), order=1) is image
+    assert resample(image, (1.5625, 1.5625), (1.5625, 1.5625), order=1) is image
     # Within 1 %: "1.56" typed for a 1.5625 mm header is the same spacing.
-    assert resample_inplane(image, (1.5625, 1.5625), (1.56, 1.56), order=1) is image
+    assert resample(image, (1.5625, 1.5625), (1.56, 1.56), order=1) is image
     assert resampled_shape(image.shape, (1.5625, 1.5625), (1.56, 1.56)) == (30, 40)
 
 
 def test_linear_resampling_of_a_ramp_is_exact_inside():
     ramp = np.tile(np.arange(16, dtype=np.float64)[:, None], (1, 4))
-    resampled = resample_inplane(ramp, (2.0, 1.0), (1.0, 1.0), order=1)
+    resampled = resample(ramp, (2.0, 1.0), (1.0, 1.0), order=1)
     assert resampled.shape == (32, 4)
     # Output pixel i samples input coordinate (i + 0.5) / 2 - 0.5.
     np.testing.assert_allclose(resampled[1:-1, 0], (np.arange(1, 31) + 0.5) / 2 - 0.5)
@@ -46,8 +46,8 @@ def test_linear_resampling_of_a_ramp_is_exact_inside():
 
 def test_upsampled_labels_come_back_exactly():
     labels = np.random.default_rng(1).integers(0, 4, size=(37, 29, 2)).astype(np.uint8)
-    fine = resample_inplane(labels, (1.7, 1.45), (1.25, 1.25), order=0)
-    back = resample_inplane(fine, (1.25, 1.25), (1.7, 1.45), order=0, shape=(37, 29))
+    fine = resample(labels, (1.7, 1.45), (1.25, 1.25), order=0)
+    back = resample(fine, (1.25, 1.25), (1.7, 1.45), order=0, shape=(37, 29))
     np.testing.assert_array_equal(back, labels)
 
 

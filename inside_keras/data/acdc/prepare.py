@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inside_keras.data.acdc.reader import PHASES, patient_folders, read_patient
-from inside_keras.data.resample import centred_start, resample_inplane, scale_factors, window
+from inside_keras.data.resample import centred_start, resample, scale_factors, window
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
 
@@ -117,8 +117,8 @@ def intensity_stats(image):
 def _frame_samples(patient, frame, options):
     """One dict of per-sample values per slice of `frame`."""
     in_plane, target = frame.spacing[:2], (options.spacing, options.spacing)
-    image = resample_inplane(frame.image, in_plane, target, order=1)
-    label = resample_inplane(frame.label, in_plane, target, order=0)
+    image = resample(frame.image, in_plane, target, order=1)
+    label = resample(frame.label, in_plane, target, order=0)
     pixel_spacing = tuple(
         source * factor
         for source, factor in zip(in_plane, scale_factors(in_plane, target), strict=True)
