@@ -4,6 +4,8 @@ its own process, on the model `train` wrote."""
 import subprocess
 import sys
 
+import numpy as np
+
 from tests.runs import CLI, write_config
 
 
@@ -94,3 +96,40 @@ def test_predict_keeps_names_from_the_data_inside_out(tmp_path):
     ), written
     assert not (tmp_path / "escaped_mask.png").exists() and not list(tmp_path.glob("*.png"))
     assert safe_stem("../../x") == "x" and safe_stem("") == "unnamed"
+
+
+def test_volumes_prepare_train_evaluate_predict(tmp_path):
+    """3-D from the command line: NIfTI volumes prepared as volumes, the 3-D U-Net
+    trained 2 epochs, evaluated, and its predictions written on the source grids."""
+    import nibabel as nib
+
+    from tests.data.test_folder import nifti_folder
+
+    root = nifti_folder(tmp_path, cases=6)
+    data = tmp_path / "volumes.npz"
+    prepared = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "c.csv"), "--out", str(data), "--dims", "3",
+        "--spacing", "3", "1.6", "1.6", "--size", "4", "8", "8",
+        "--val-fraction", "0.2", "--test-fraction", "0.2",
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data: {{path: {data}}}\n"
+        "model: {architecture: unet, conditioning: inside, depth: 2, base_filters: 4}\n"
+        f"training: {{epochs: 2, batch_size: 2}}\noutput: {{dir: {tmp_path / 'run'}}}\n"
+    )
+    trained = _run("train", "--config", str(config), "--quiet")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    model = tmp_path / "run" / "model.keras"
+    evaluated = _run("evaluate", "--model", str(model), "--data", str(data))
+    assert evaluated.returncode == 0 and "mean per-image Dice" in evaluated.stdout
+    predicted = _run(
+        "predict", "--model", str(model), "--data", str(data), "--out", str(tmp_path / "p")
+    )
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    (volume,) = (tmp_path / "p").glob("*_pred.nii.gz")
+    source = nib.load(root / "labels" / volume.name.replace("_pred", ""))
+    written = nib.load(volume)
+    assert written.shape == source.shape and np.allclose(written.affine, source.affine)

@@ -51,9 +51,10 @@ def register_evaluate(subparsers):
 def register_predict(subparsers):
     parser = subparsers.add_parser(
         "predict",
-        help="Write predicted masks and attention maps (PNG; ACDC volumes: NIfTI).",
+        help="Write predicted masks and attention maps (PNG; volumes: NIfTI).",
         description="One mask PNG and one attention PNG per conditioned level (mean over "
-        "channels) per sample; for ACDC, predicted label volumes as NIfTI on the source grid.",
+        "channels) per 2-D sample; for ACDC, and for volumes prepared with prepare folder "
+        "--dims 3, predicted label volumes as NIfTI on the source grid with its affine.",
     )
     _common_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
@@ -124,6 +125,7 @@ def predict(args):
     import numpy as np
 
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
+    from inside_keras.evaluation.source_grid import has_geometry, to_source_grid, write_nifti
     from inside_keras.outputs import OutputFolder, OutputNames
 
     output = OutputFolder(args.out, "predict", args.overwrite)
@@ -133,9 +135,15 @@ def predict(args):
         arrays = {key: value[: args.limit] for key, value in arrays.items()}
     labels = to_labels(predict_arrays(model, arrays))
     output.create()
+    names = OutputNames(args.out)
+    if has_geometry(arrays):  # volumes: NIfTI label maps on their source grids
+        for i, name in enumerate(arrays["name"]):
+            path = names.path(name, "_pred.nii.gz", i)
+            write_nifti(to_source_grid(labels[i], arrays, i), arrays["affine"][i], path)
+        print(f"wrote {len(labels)} label volumes on their source grids to {args.out}")
+        return 0
     maps = attention_maps(model, arrays)
     scale = 255 // max(task.foreground)
-    names = OutputNames(args.out)
     for i, name in enumerate(arrays["name"]):
         _save_png((labels[i] * scale).astype(np.uint8), names.path(name, "_mask.png", i))
         for level, attention in maps.items():

@@ -37,7 +37,25 @@ def add_prepare_arguments(parser):
         "columns); numbers are standardised, text one-hot encoded",
     )
     parser.add_argument(
-        "--size", type=int, nargs=2, metavar=("H", "W"), help="resize samples (default: keep)"
+        "--dims",
+        type=int,
+        default=2,
+        help="2: 2-D samples (images, or slices of volumes); 3: volumes for the 3-D U-Net (2)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="--dims 2: H W, samples resized; --dims 3: D H W, volumes centre cropped or "
+        "padded (default: keep)",
+    )
+    parser.add_argument(
+        "--spacing",
+        type=float,
+        nargs=3,
+        metavar=("D", "H", "W"),
+        help="--dims 3: resample volumes to this voxel size in mm (default: keep each's)",
     )
     parser.add_argument(
         "--normalise",
@@ -68,7 +86,8 @@ def prepare(args):
     from inside_keras.progress import progress
 
     claim_file(args.out, args.overwrite, ours=is_prepared)
-    with flag_names("normalise", "size", "labels_map", "val_fraction", "test_fraction"):
+    fields = ("normalise", "size", "labels_map", "val_fraction", "test_fraction", "dims")
+    with flag_names(*fields, "spacing"):
         options = FolderOptions(
             id_column=args.id_column,
             condition_columns=args.condition_columns,
@@ -81,6 +100,8 @@ def prepare(args):
             test_fraction=args.test_fraction,
             seed=args.seed,
             class_names=parse_class_names(args.labels_map) if args.labels_map else None,
+            dims=args.dims,
+            spacing=tuple(args.spacing) if args.spacing else None,
         )
         with progress("prepare folder") as update:
             result = prepare_folder(args.images, args.labels, args.conditions, options, update)

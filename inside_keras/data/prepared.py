@@ -2,8 +2,10 @@
 
 Arrays (all readable with `allow_pickle=False`):
 
-- `x` float32 `(N, H, W, C)`: images in [0, 1] (CLEVR-Seg) or normalised (ACDC);
-- `y` float32 `(N, H, W, 1)` in {0, 1} for binary tasks, or uint8 `(N, H, W)` class ids;
+- `x` float32 `(N, H, W, C)`, or `(N, D, H, W, C)` for volumes: images in [0, 1]
+  (CLEVR-Seg) or normalised (ACDC, your own data);
+- `y` float32 `(N, *spatial, 1)` in {0, 1} for binary tasks, or uint8 `(N, *spatial)`
+  class ids;
 - `z` float32 `(N, K)`: the condition;
 - `split` unicode `(N,)` in {train, val, test}; `name` unicode `(N,)`;
 - optional extra per-sample arrays (CLEVR-Seg: `condition`, `condition_value`; ACDC:
@@ -39,14 +41,18 @@ def validate(arrays, source="dataset"):
         )
     x, y, z = arrays["x"], arrays["y"], arrays["z"]
     n = len(x)
-    if x.ndim != 4 or x.dtype != np.float32:
-        raise InputError(f"`x` must be float32 (N, H, W, C), got {x.dtype} {x.shape}", source)
-    binary = y.dtype == np.float32 and y.ndim == 4 and y.shape[-1] == 1
-    labels = y.dtype == np.uint8 and y.ndim == 3
-    if not (binary or labels) or y.shape[:3] != x.shape[:3]:
+    if x.ndim not in (4, 5) or x.dtype != np.float32:
         raise InputError(
-            f"`y` must be float32 (N, H, W, 1) or uint8 (N, H, W) matching x {x.shape}, "
-            f"got {y.dtype} {y.shape}",
+            f"`x` must be float32 (N, H, W, C) or (N, D, H, W, C), got {x.dtype} {x.shape}",
+            source,
+        )
+    spatial = x.shape[:-1]
+    binary = y.dtype == np.float32 and y.ndim == x.ndim and y.shape[-1] == 1
+    labels = y.dtype == np.uint8 and y.ndim == x.ndim - 1
+    if not (binary or labels) or y.shape[: len(spatial)] != spatial:
+        raise InputError(
+            f"`y` must be float32 (N, *spatial, 1) or uint8 (N, *spatial) matching x "
+            f"{x.shape}, got {y.dtype} {y.shape}",
             source,
         )
     if z.ndim != 2 or z.dtype != np.float32 or len(z) != n:

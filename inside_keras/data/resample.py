@@ -56,7 +56,7 @@ def resample(array, spacing_from, spacing_to, order, shape=None):
         array,
         matrix=np.array(factors + (1.0,) * extra),
         offset=[(f - 1.0) / 2 for f in factors] + [0.0] * extra,
-        output_shape=shape + array.shape[2:],
+        output_shape=shape + array.shape[len(factors) :],
         order=order,
         mode="nearest",
     )

@@ -76,19 +76,21 @@ def predict_arrays(model, arrays, batch_size=PREDICT_BATCH):
 
 
 def to_labels(probabilities):
-    """Binary masks `(N, H, W)` from sigmoid outputs, or class ids from softmax outputs."""
+    """Binary masks `(N, *spatial)` from sigmoid outputs, or class ids from softmax
+    outputs."""
     if probabilities.shape[-1] == 1:
         return (probabilities[..., 0] > 0.5).astype(np.uint8)
     return np.argmax(probabilities, axis=-1).astype(np.uint8)
 
 
 def truth_labels(arrays):
-    """Ground truth of prepared samples as `(N, H, W)` uint8 labels.
+    """Ground truth of prepared samples as `(N, *spatial)` uint8 labels.
 
-    Prepared targets are `(N, H, W, 1)` {0, 1} masks or `(N, H, W)` class ids.
+    Prepared targets are float32 `(N, *spatial, 1)` {0, 1} masks or uint8 `(N, *spatial)`
+    class ids.
     """
     y = np.asarray(arrays["y"])
-    if y.ndim == 4:
+    if y.dtype != np.uint8:
         return (y[..., 0] > 0.5).astype(np.uint8)
     return y.astype(np.uint8)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from inside_keras.data.folder.conditions import ConditionEncoding, read_table
 from inside_keras.data.folder.reader import find_cases, read_case
+from inside_keras.data.resample import centred_start, resample, window
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
 
@@ -50,6 +51,9 @@ class FolderOptions:
         test_fraction: share of groups for testing (drawn splits).
         seed: seed of the drawn splits.
         class_names: names of the class ids (`{0: "background", ...}`), or None.
+        dims: 2 (2-D samples: images, or slices of volumes) or 3 (volumes).
+        spacing: `--dims 3`: the voxel size `(D, H, W)` in mm volumes are resampled to
+            (None: each keeps its own).
     """
 
     id_column: str = "id"
@@ -63,15 +67,26 @@ class FolderOptions:
     test_fraction: float = 0.2
     seed: int = 0
     class_names: dict | None = None
+    dims: int = 2
+    spacing: tuple | None = None
 
     def __post_init__(self):
         from inside_keras.config import check_choice
 
         check_choice(self.normalise, NORMALISATIONS, "normalise")
+        check_choice(self.dims, (2, 3), "dims")
         if self.size is not None and (
-            len(self.size) != 2 or any(int(side) < 1 for side in self.size)
+            len(self.size) != self.dims or any(int(side) < 1 for side in self.size)
         ):
-            raise InputError(f"must be two positive sides H W, got {self.size}", "size")
+            sides = "D H W" if self.dims == 3 else "H W"
+            raise InputError(f"must be {self.dims} positive sides {sides}, got {self.size}", "size")
+        if self.spacing is not None:
+            if self.dims != 3:
+                raise InputError("is for --dims 3 (volumes resampled to it)", "spacing")
+            if len(self.spacing) != 3 or not all(
+                np.isfinite(value) and value > 0 for value in self.spacing
+            ):
+                raise InputError(f"must be 3 positive mm D H W, got {self.spacing}", "spacing")
 
 
 def parse_class_names(text):
@@ -183,9 +198,7 @@ def prepare_folder(images, labels, table, options, progress=None):
     training = [case for case, split in splits.items() if split == "train"]
     encoding = ConditionEncoding.fit(used, names, training, source=table)
 
-    samples = {key: [] for key in ("x", "y", "z", "split", "name", "case", "slice_index")}
-    samples["slice_position"] = []
-    channels, is_volume = None, None
+    samples, channels, is_volume = [], None, None
     for done, case in enumerate(cases, start=1):
         loaded = read_case(case)
         volume = loaded.image.ndim == 4
@@ -197,34 +210,68 @@ def prepare_folder(images, labels, table, options, progress=None):
                 f"channels ({channels}) or dimensions",
                 case.images[0],
             )
-        image = _normalised(loaded.image, options.normalise)
+        if options.dims == 3 and not volume:
+            raise InputError("--dims 3 needs 3-D volumes (NIfTI); this is 2-D", case.images[0])
         z = encoding.encode(case.case_id, rows[case.case_id], source=table)
-        depth = image.shape[2] if volume else 1
-        for k in range(depth):
-            plane = image[:, :, k] if volume else image
-            label = loaded.label[:, :, k] if volume else loaded.label
-            position = k / (depth - 1) if depth > 1 else 0.0
-            samples["x"].append(_resized(plane, options.size, order=1))
-            samples["y"].append(_resized(label, options.size, order=0))
-            extra = [position] if volume and options.slice_position else []
-            samples["z"].append(np.concatenate([z, np.float32(extra)]))
-            samples["split"].append(splits[case.case_id])
-            samples["name"].append(f"{case.case_id}_slice{k}" if volume else case.case_id)
-            samples["case"].append(case.case_id)
-            samples["slice_index"].append(k)
-            samples["slice_position"].append(position)
+        cut = _volume_sample if options.dims == 3 else _plane_samples
+        for sample in cut(case.case_id, loaded, z, options):
+            samples.append({**sample, "split": splits[case.case_id], "case": case.case_id})
         if progress is not None:
             progress(done, len(cases))
-    shapes = {sample.shape[:2] for sample in samples["x"]}
+    shapes = {sample["x"].shape[:-1] for sample in samples}
     if len(shapes) > 1:
-        raise InputError(
-            f"images have different sizes {sorted(shapes)[:4]}; give --size H W", images
-        )
+        raise InputError(f"samples have different sizes {sorted(shapes)[:4]}; give --size", images)
     return _result(samples, encoding, options, is_volume)
 
 
+def _plane_samples(case_id, loaded, z, options):
+    """The 2-D samples of a case: the image, or each slice of a volume."""
+    image = _normalised(loaded.image, options.normalise)
+    volume = image.ndim == 4
+    depth = image.shape[2] if volume else 1
+    for k in range(depth):
+        position = k / (depth - 1) if depth > 1 else 0.0
+        extra = [position] if volume and options.slice_position else []
+        yield {
+            "x": _resized(image[:, :, k] if volume else image, options.size, order=1),
+            "y": _resized(loaded.label[:, :, k] if volume else loaded.label, options.size, 0),
+            "z": np.concatenate([z, np.float32(extra)]),
+            "name": f"{case_id}_slice{k}" if volume else case_id,
+            "slice_index": k,
+            "slice_position": position,
+        }
+
+
+def _volume_sample(case_id, loaded, z, options):
+    """The one 3-D sample of a case: `(D, H, W, C)` (the on-disk `(H, W, D)` axes moved),
+    resampled to `options.spacing`, centre cropped or padded to `options.size`, with the
+    geometry that puts a prediction back on the source grid."""
+    image = np.moveaxis(_normalised(loaded.image, options.normalise), 2, 0)
+    label = np.moveaxis(loaded.label, 2, 0)
+    source_shape = label.shape
+    source_spacing = (loaded.spacing[2], loaded.spacing[0], loaded.spacing[1])
+    spacing = tuple(options.spacing or source_spacing)
+    image = resample(image, source_spacing, spacing, order=1)
+    label = resample(label, source_spacing, spacing, order=0)
+    resampled_shape = image.shape[:3]
+    size = tuple(options.size or resampled_shape)
+    start = centred_start(resampled_shape, size)
+    yield {
+        "x": window(image, start, size, fill=0.0),
+        "y": window(label, start, size, fill=0),
+        "z": z,
+        "name": case_id,
+        "source_shape": np.int32(source_shape),
+        "source_spacing": np.float32(source_spacing),
+        "spacing": np.float32(spacing),
+        "affine": np.float64(loaded.affine),
+        "resampled_shape": np.int32(resampled_shape),
+        "offset": np.int32(start),
+    }
+
+
 def _result(samples, encoding, options, is_volume):
-    labels = np.stack(samples["y"]).astype(np.int64)
+    labels = np.stack([sample["y"] for sample in samples]).astype(np.int64)
     classes = sorted(np.unique(labels).tolist())
     n_classes = max(classes) + 1
     if options.class_names is not None:
@@ -238,17 +285,17 @@ def _result(samples, encoding, options, is_volume):
     if n_classes > 256:
         raise InputError(f"class ids up to {n_classes - 1}; at most 255 are supported", "labels")
     binary = n_classes <= 2
-    y = labels[..., None].astype(np.float32) if binary else labels.astype(np.uint8)
     arrays = {
-        "x": np.stack(samples["x"]).astype(np.float32),
-        "y": y,
-        "z": np.stack(samples["z"]).astype(np.float32),
-        "split": np.array(samples["split"]),
-        "name": np.array(samples["name"]),
-        "case": np.array(samples["case"]),
-        "slice_index": np.array(samples["slice_index"], dtype=np.int32),
-        "slice_position": np.array(samples["slice_position"], dtype=np.float32),
+        key: np.stack([sample[key] for sample in samples])
+        for key in samples[0]
+        if key not in ("x", "y")
     }
+    arrays["x"] = np.stack([sample["x"] for sample in samples]).astype(np.float32)
+    arrays["y"] = labels[..., None].astype(np.float32) if binary else labels.astype(np.uint8)
+    arrays["z"] = arrays["z"].astype(np.float32)
+    for key, dtype in (("slice_index", np.int32), ("slice_position", np.float32)):
+        if key in arrays:
+            arrays[key] = arrays[key].astype(dtype)
     class_names = options.class_names or {i: f"class_{i}" for i in range(n_classes)}
     metadata = {
         "source": "folder",
@@ -256,6 +303,7 @@ def _result(samples, encoding, options, is_volume):
         "classes": {str(i): class_names.get(i, f"class_{i}") for i in range(n_classes)},
         "normalise": options.normalise,
         "volumes": bool(is_volume),
+        "dims": options.dims,
     }
     return FolderResult(arrays=arrays, metadata=metadata)
 

@@ -1,0 +1,53 @@
+"""Put a prediction on a prepared volume back on its source grid.
+
+`prepare folder --dims 3` moves a volume's on-disk axes `(H, W, D)` to `(D, H, W)`,
+resamples it to the prepared spacing and crops or pads it centred to the prepared size,
+recording per sample `source_shape`, `source_spacing` (both `(D, H, W)`), `spacing`,
+`resampled_shape`, `offset` (where the window starts; negative where it padded) and the
+source `affine`. `to_source_grid` undoes the three steps, so a perfect prediction of a
+volume whose spacing was kept (or made finer) equals its source label map voxel for
+voxel; `write_nifti` saves it with the source affine.
+"""
+
+import numpy as np
+
+from inside_keras.atomic import atomic_path
+from inside_keras.data.resample import resample, window
+
+#: The per-sample arrays a prepared volume carries for the way back.
+GEOMETRY = ("source_shape", "source_spacing", "spacing", "resampled_shape", "offset", "affine")
+
+
+def has_geometry(arrays):
+    """Whether prepared `arrays` are volumes with their source geometry."""
+    return all(key in arrays for key in GEOMETRY)
+
+
+def to_source_grid(labels, arrays, index):
+    """Sample `index`'s label volume `(D, H, W)` on its source grid, as `(H, W, D)`.
+
+    Args:
+        labels: `(D, H, W)` class ids of the prepared sample.
+        arrays: the prepared arrays (with `GEOMETRY`).
+        index: the sample.
+    """
+    canvas = window(
+        labels, tuple(-arrays["offset"][index]), tuple(arrays["resampled_shape"][index])
+    )
+    back = resample(
+        canvas,
+        tuple(arrays["spacing"][index]),
+        tuple(arrays["source_spacing"][index]),
+        order=0,
+        shape=tuple(int(n) for n in arrays["source_shape"][index]),
+    )
+    return np.moveaxis(back, 0, 2)
+
+
+def write_nifti(labels, affine, path):
+    """Write a label volume `(H, W, D)` as NIfTI with `affine`, atomically."""
+    import nibabel
+
+    image = nibabel.Nifti1Image(np.asarray(labels, dtype=np.uint8), np.asarray(affine))
+    with atomic_path(path) as temporary:
+        nibabel.save(image, temporary)
