@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from inside_keras.commands.datasets import flag_names
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
+from inside_keras.writable import check_file, check_folder
 
 
 @contextmanager
@@ -38,8 +39,10 @@ def generate(args):
     from inside_keras.data.acdc.phantom import generate_acdc
     from inside_keras.progress import progress
 
-    if args.patients < 1:
-        raise InputError(f"must be at least 1, got {args.patients}", "--patients")
+    for flag, value, low in (("--patients", args.patients, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            raise InputError(f"must be at least {low}, got {value}", flag)
+    check_folder(args.out, "--out")
     with _writing(args.out), progress("generate acdc") as update:
         folders = generate_acdc(args.out, patients=args.patients, seed=args.seed, progress=update)
     print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")
@@ -107,7 +110,8 @@ def prepare(args):
 
     fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
-    with flag_names(*fields, "split"), progress("prepare acdc") as update:
+    check_file(args.out, "--out")
+    with flag_names(*fields, "split", "seed"), progress("prepare acdc") as update:
         options = PrepareOptions(
             **{field: getattr(args, field) for field in fields},
             seed=args.seed,

@@ -10,6 +10,7 @@ from inside_keras.commands.datasets import flag_names
 from inside_keras.data.clevr_seg import reader
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
+from inside_keras.writable import check_file, check_folder
 
 #: The published CLEVR-Seg archive (linked from the INSIDE authors' repository).
 PUBLISHED_ARCHIVE = "https://drive.google.com/file/d/1HfFoYwm8ltCitFo94JycbF5C3X3zx3Tu"
@@ -45,9 +46,8 @@ def generate(args):
     from inside_keras.data.clevr_seg import synthetic
     from inside_keras.progress import progress
 
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("exists and is not a folder", args.out)
-    with flag_names("n", "size", "workers"):
+    check_folder(args.out, "--out")
+    with flag_names("n", "size", "seed", "workers"):
         options = synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
     earlier = []
     if args.out.is_dir() and any(args.out.iterdir()):
@@ -116,15 +116,14 @@ def prepare(args):
     from inside_keras.data.prepared import save_prepared
     from inside_keras.progress import progress
 
-    with flag_names("condition", "size", "limit", "workers"):
+    with flag_names("condition", "size", "seed", "limit", "workers"):
         options = clevr_prepare.PrepareOptions(
             args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
         )
     source = args.source or default_source()
     if not source.exists() or (source.is_dir() and not any(source.iterdir())):
         raise _missing_source_error(source)
-    if args.out.is_dir():
-        raise InputError("is a folder; expected a .npz file path", args.out)
+    check_file(args.out, "--out")
     with safe_zip.folder_or_zip(source) as folder, progress("prepare clevr-seg") as update:
         result = clevr_prepare.prepare(reader.find_root(folder), options, update)
         try:

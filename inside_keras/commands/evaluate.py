@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from inside_keras.errors import InputError
+from inside_keras.writable import check_file, check_folder
 
 
 def _common_arguments(parser):
@@ -82,12 +83,23 @@ def _load_task(args):
     return model, task_of(model)
 
 
+def _model_and_samples(args):
+    """`(model, task, arrays)`: the samples are read (and checked) before the model."""
+    from inside_keras.evaluation.predict import check_inputs
+
+    arrays = _samples(args)
+    model, task = _load_task(args)
+    check_inputs(model, arrays, args.data)
+    return model, task, arrays
+
+
 def evaluate(args):
     from inside_keras.evaluation.masks import dice_scores
     from inside_keras.evaluation.predict import predict_arrays, to_labels, truth_labels
 
-    model, task = _load_task(args)
-    arrays = _samples(args)
+    if args.csv:
+        check_file(args.csv, "--csv")
+    model, task, arrays = _model_and_samples(args)
     truths = truth_labels(arrays)
     task.check_labels(truths, args.data)
     labels = to_labels(predict_arrays(model, arrays))
@@ -123,8 +135,10 @@ def predict(args):
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.outputs import OutputNames
 
-    model, task = _load_task(args)
-    arrays = _samples(args)
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"must be at least 1, got {args.limit}", "--limit")
+    check_folder(args.out, "--out")
+    model, task, arrays = _model_and_samples(args)
     if args.limit is not None:
         arrays = {key: value[: args.limit] for key, value in arrays.items()}
     labels = to_labels(predict_arrays(model, arrays))

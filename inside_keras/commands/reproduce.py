@@ -10,6 +10,7 @@ from pathlib import Path
 
 from inside_keras.commands.options import add_set_argument
 from inside_keras.errors import InputError
+from inside_keras.writable import check_folder
 
 BACKENDS = ("jax", "torch", "tensorflow")
 DATASETS = {
@@ -118,6 +119,8 @@ def run(args):
     out = args.out or Path("runs") / (
         f"reproduce-{args.dataset}" + ("-quick" if args.quick else "")
     )
+    check_folder(out, "--out")
+    check_folder(args.data or data_root(), "--data")
 
     from inside_keras.reproduce.runner import run_reproduction
 

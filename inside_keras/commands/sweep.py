@@ -6,6 +6,7 @@ from pathlib import Path
 from inside_keras.commands.options import add_set_argument
 from inside_keras.commands.reproduce import BACKENDS
 from inside_keras.errors import InputError
+from inside_keras.writable import check_folder
 
 
 def register(subparsers):
@@ -76,6 +77,8 @@ def _overrides(args):
 
 
 def run(args):
+    out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
+    check_folder(out, "--out")
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend  # read when Keras is first imported
     from inside_keras.sweep.spec import load_spec
@@ -90,7 +93,6 @@ def run(args):
     from inside_keras.sweep.report import best_table
     from inside_keras.sweep.runner import SweepOptions, run_sweep
 
-    out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
     options = SweepOptions(
         out_dir=out,
         storage=args.storage,

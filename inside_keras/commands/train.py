@@ -36,11 +36,13 @@ def run(args):
     from inside_keras.data.paths import data_root
     from inside_keras.data.prepared import load_prepared
     from inside_keras.data.ready import prepared_file
+    from inside_keras.writable import check_folder
 
     overrides = list(args.settings)
     if args.out:
         overrides.append(f"output.dir={args.out}")
     config = load_config(args.config, overrides)
+    check_folder(config.output.dir, "--out" if args.out else "output.dir")
     # Data first: generating it may fork worker processes, before a backend is loaded.
     path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
     arrays = load_prepared(path)
