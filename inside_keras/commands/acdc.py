@@ -36,13 +36,13 @@ def add_generate_arguments(parser):
 
 def generate(args):
     """Run `generate acdc`; returns the exit code."""
-    from inside_keras.data.acdc.phantom import generate_acdc
-    from inside_keras.progress import progress
-
     for flag, value, low in (("--patients", args.patients, 1), ("--seed", args.seed, 0)):
         if value < low:
             raise InputError(f"must be at least {low}, got {value}", flag)
     check_folder(args.out, "--out")
+    from inside_keras.data.acdc.phantom import generate_acdc
+    from inside_keras.progress import progress
+
     with _writing(args.out), progress("generate acdc") as update:
         folders = generate_acdc(args.out, patients=args.patients, seed=args.seed, progress=update)
     print(f"wrote {len(folders)} phantom patients to {folders[0].parent}")

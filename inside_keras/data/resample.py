@@ -7,7 +7,6 @@ Resampling to a finer grid with `order=0` and back again returns the input exact
 """
 
 import numpy as np
-from scipy import ndimage
 
 #: Relative spacing difference under which an axis counts as already at the target
 #: spacing and is left as it is (headers store spacings as float32, users type 1.56
@@ -49,6 +48,8 @@ def resample_inplane(array, spacing_from, spacing_to, order, shape=None):
     if factors == (1.0, 1.0) and shape == array.shape[:2]:
         return array
     extra = array.ndim - 2
+    from scipy import ndimage  # imported when first needed: it takes half a second
+
     return ndimage.affine_transform(
         array,
         matrix=np.array(factors + (1.0,) * extra),

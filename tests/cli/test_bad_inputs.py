@@ -754,11 +754,6 @@ def _(c):
     return _damaged_run(c, lambda r: (r / "checkpoint/state.json").write_text("{garbage"))
 
 
-@case("train-resume-state-not-a-mapping")
-def _(c):
-    return _damaged_run(c, lambda r: (r / "checkpoint/state.json").write_text("[1, 2]"))
-
-
 @case("train-resume-checkpoint-missing")
 def _(c):
     def remove(run):
@@ -766,11 +761,6 @@ def _(c):
             path.unlink()
 
     return _damaged_run(c, remove)
-
-
-@case("train-resume-config-garbage")
-def _(c):
-    return _damaged_run(c, lambda r: (r / "config.yaml").write_bytes(b"\x00\xff" * 20))
 
 
 @case("train-resume-nothing-to-resume")
@@ -818,15 +808,6 @@ for _name, _model in _MODELS.items():
     case(f"predict-model-{_name}")(lambda c, m=_model: _predict(c, model=m(c)))
 
 
-def _wrong_condition(c):
-    path = c.inputs / "data.npz"
-    with np.load(c.shared["data"]) as archive:
-        arrays = dict(archive)
-    arrays["z"] = np.zeros((len(arrays["x"]), 3), np.float32)
-    np.savez(path, **arrays)
-    return path
-
-
 _DATA = {
     "text-file": lambda c: c.text("data.npz", "not an archive\n"),
     "missing": lambda c: c.inputs / "none.npz",
@@ -834,8 +815,6 @@ _DATA = {
 for _name, _data in _DATA.items():
     case(f"evaluate-data-{_name}")(lambda c, d=_data: _evaluate(c, data=d(c)))
     case(f"predict-data-{_name}")(lambda c, d=_data: _predict(c, data=d(c)))
-# Loading a model takes most of a case's time: this check (shared code) runs once.
-case("evaluate-data-condition-width-differs")(lambda c: _evaluate(c, data=_wrong_condition(c)))
 
 
 @case("evaluate-csv-is-a-folder")
