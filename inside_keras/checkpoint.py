@@ -127,15 +127,17 @@ def load_model(path):
     Raises:
         InputError: no such file, or a file Keras cannot load.
     """
-    import keras
-
-    import inside_keras.objects  # noqa: F401
-
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; expected a .keras model file", path)
     if not path.is_file():
         raise InputError("no such model file", path)
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise InputError("not a .keras model archive (zip written by model.save)", path)
+    import keras
+
+    import inside_keras.objects  # noqa: F401
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - any load failure is a bad model file

@@ -92,7 +92,8 @@ def _run_command(argv=None):
     try:
         return args.func(args) or 0
     except InputError as error:
-        print(f"inside-keras {args.command}: error: {error}", file=sys.stderr)
+        line = " ".join(str(error).split())  # one line, whatever the input held
+        print(f"inside-keras {args.command}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"inside-keras {args.command}: interrupted", file=sys.stderr)

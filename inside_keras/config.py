@@ -28,11 +28,15 @@ from typing import Any
 import yaml
 
 from inside_keras.errors import InputError
+from inside_keras.limits import hint, limit, read_text
 
 #: Datasets the `data.generate` section can generate and prepare.
 GENERATED_DATASETS = ("clevr-seg", "acdc")
-#: Largest config or spec file read, in bytes.
-MAX_YAML_BYTES = 1 << 20
+#: Seeds are below this bound (NumPy's legacy seeding, which Keras uses, needs 32 bits).
+MAX_SEED = 2**32
+#: Most values (scalars, lists, mappings) a YAML file may hold once its aliases are
+#: expanded; checked before anything is built, so an alias bomb is refused.
+MAX_YAML_NODES = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +74,7 @@ class GenerateConfig:
         check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
         for name in ("images", "patients", "size"):
             check_at_least(getattr(self, name), 1, f"{where}.{name}")
+        check_seed(self.seed, f"{where}.seed")
         _check_positive(self.spacing, f"{where}.spacing")
         for name in ("val_fraction", "test_fraction"):
             _check_fraction(getattr(self, name), f"{where}.{name}")
@@ -163,6 +168,7 @@ class TrainingConfig:
         check_at_least(self.epochs, 1, f"{where}.epochs")
         check_at_least(self.batch_size, 1, f"{where}.batch_size")
         check_at_least(self.patience, 1, f"{where}.patience")
+        check_seed(self.seed, f"{where}.seed")
         _check_positive(self.learning_rate, f"{where}.learning_rate")
         if not math.isfinite(self.min_delta) or self.min_delta < 0:
             raise InputError(
@@ -201,6 +207,12 @@ def check_at_least(value, low, where):
     """Raise InputError naming `where` unless `value >= low`."""
     if value < low:
         raise InputError(f"must be at least {low}, got {value!r}", where)
+
+
+def check_seed(value, where):
+    """Raise InputError naming `where` unless `value` is a seed NumPy and Keras accept."""
+    if not 0 <= value < MAX_SEED:
+        raise InputError(f"must be in [0, {MAX_SEED}), got {value!r}", where)
 
 
 def _check_positive(value, where):
@@ -287,11 +299,12 @@ def build_dataclass(cls, data, where):
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping, got {_short(data)}", where)
+        raise InputError(f"expected a mapping, got {_short(data)}", where.rstrip(":"))
     fields = {field.name: field for field in dataclasses.fields(cls)}
     unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
-        raise InputError(f"unknown key(s) {unknown}; known keys: {sorted(fields)}", where)
+        message = f"unknown key(s) {_short(unknown)}; known keys: {sorted(fields)}"
+        raise InputError(message, where.rstrip(":"))
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
@@ -357,9 +370,10 @@ def parse_override(override, where="--set"):
         raise InputError(f"expected section.key=value, got {_short(override)}", where)
     dotted, raw = override.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise InputError(f"value of {dotted.strip()!r} is not valid YAML: {raw!r}", where) from None
+        value = _safe_load(raw, where)
+    except (yaml.YAMLError, RecursionError):
+        message = f"value of {dotted.strip()!r} is not valid YAML: {_short(raw)}"
+        raise InputError(message, where) from None
     return dotted.strip(), value
 
 
@@ -372,23 +386,65 @@ def apply_overrides(data, overrides, schema=ExperimentConfig, where="--set"):
     return data
 
 
+def _expanded_nodes(node, counted):
+    """Values in the YAML `node` with every alias expanded (each node counted once
+    in `counted`, so this takes time in the size of the file, not of the expansion)."""
+    if id(node) not in counted:
+        counted[id(node)] = 1  # a recursive alias counts once
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            children = ()
+        counted[id(node)] = 1 + sum(_expanded_nodes(child, counted) for child in children)
+    return counted[id(node)]
+
+
+def _safe_load(text, path):
+    """`yaml.safe_load(text)`, refused when its aliases expand to more than
+    `MAX_YAML_NODES` values (raisable through the environment)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        bound = limit("MAX_YAML_NODES", MAX_YAML_NODES)
+        size = _expanded_nodes(node, {})
+        if size > bound:
+            raise InputError(
+                f"holds {size} values once its aliases are expanded, more than the limit of "
+                f"{bound}; {hint('MAX_YAML_NODES')}",
+                path,
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml_mapping(path, what="config file"):
-    """The mapping in the YAML file `path` (`yaml.safe_load`).
+    """The mapping in the YAML file `path` (read as `yaml.safe_load` reads it).
+
+    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`, and refused
+    when its aliases expand to more than `MAX_YAML_NODES` values.
 
     Raises:
-        InputError: no such file, too large, not text, not YAML, or not a mapping.
+        InputError: no such file, too large, not text, not YAML, too many values, or
+            not a mapping.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"is a folder; expected a YAML {what}", path)
     if not path.is_file():
         raise InputError(f"no such {what}", path)
-    if path.stat().st_size > MAX_YAML_BYTES:
-        raise InputError(f"larger than {MAX_YAML_BYTES} bytes; not a {what}", path)
+    text = read_text(path, f"a YAML {what}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"not a text file; expected a YAML {what}", path) from None
+        data = _safe_load(text, path)
     except yaml.YAMLError as error:
-        raise InputError(f"not valid YAML ({error})".replace("\n", " "), path) from None
+        reason = " ".join(str(error).split())
+        raise InputError(f"not valid YAML ({reason[:200]})", path) from None
+    except RecursionError:
+        raise InputError(f"nested too deeply; expected a YAML {what}", path) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -22,6 +22,7 @@ from pathlib import Path
 from inside_keras import __version__
 from inside_keras.atomic import write_json
 from inside_keras.errors import InputError
+from inside_keras.writable import check_file, check_folder
 
 #: The marker file a command writes into its output folder.
 MARKER = ".inside-keras.json"
@@ -50,21 +51,22 @@ class OutputFolder:
             of the names it writes are then replaced, folders of the user's never.
         entries: the top-level names the command writes, if known in advance (None:
             any names, e.g. from data).
+        flag: the option or config key that named the folder, for messages.
 
     Attributes:
         earlier: the marker of this command's earlier output in the folder, or None.
 
     Raises:
-        InputError: the path is a file, the folder holds files of the user's (without
-            `overwrite`), or a folder of the user's where the command writes one.
+        InputError: the path is a file or not writable (`inside_keras.writable`), the
+            folder holds files of the user's (without `overwrite`), or a folder of the
+            user's where the command writes one.
     """
 
-    def __init__(self, path, command, overwrite=False, entries=None):
+    def __init__(self, path, command, overwrite=False, entries=None, flag="--out"):
         self.path, self.command, self.entries = Path(path), command, entries
         self.overwrite = overwrite
         self.earlier = None
-        if self.path.exists() and not self.path.is_dir():
-            raise InputError("exists and is not a folder; give a folder for the output", path)
+        check_folder(self.path, flag)
         if not self.path.is_dir():
             return
         marker = self._read_marker()
@@ -178,7 +180,7 @@ class OutputFolder:
         self.create(details, complete=True)
 
 
-def claim_file(path, overwrite=False, ours=None):
+def claim_file(path, overwrite=False, ours=None, flag="--out"):
     """Check that a command may write the single file `path` (e.g. `prepare --out X.npz`).
 
     Args:
@@ -186,23 +188,20 @@ def claim_file(path, overwrite=False, ours=None):
         overwrite: replace an existing file (`--overwrite`).
         ours: optional predicate telling whether an existing file is this command's own
             earlier output (which may be replaced).
+        flag: the option that named the file, for messages.
 
     Raises:
-        InputError: `path` is a folder, or an existing file that is not this command's
-            own (without `overwrite`).
+        InputError: `path` is a folder or not writable (`inside_keras.writable`), or an
+            existing file that is not this command's own (without `overwrite`).
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder; give a file path for the output", path)
+    check_file(path, flag)
     if path.exists() and not overwrite and not (ours is not None and ours(path)):
         raise InputError(
             "exists and was not written by this command; choose a new name, or pass "
             "--overwrite to replace it",
             path,
         )
-    existing = next(parent for parent in path.absolute().parents if parent.exists())
-    if not existing.is_dir():
-        raise InputError(f"cannot write here ({existing} is a file, not a folder)", path)
 
 
 def safe_stem(name):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from inside_keras.config import ExperimentConfig, load_config, save_config
+from inside_keras.config import ExperimentConfig, load_config, read_yaml_mapping, save_config
 from inside_keras.errors import InputError
 
 
@@ -147,6 +147,34 @@ def test_files_that_are_not_a_config_mapping(tmp_path, content, pattern):
     path.write_bytes(content)
     with pytest.raises(InputError, match=pattern):
         load_config(path)
+
+
+def test_alias_bombs_are_refused_before_expansion(tmp_path, monkeypatch):
+    # 9 levels of 9 aliases: 9**9 values once expanded, 90 written.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="values once its aliases are expanded"):
+        read_yaml_mapping(path)
+    with pytest.raises(InputError, match="aliases are expanded"):
+        load_config(overrides=[f"model.conditioning_options.x={{{', '.join(lines)}}}"])
+    # A few aliases are fine, and the limit can be raised.
+    path.write_text("a: &a [1, 2]\nb: *a\n")
+    assert read_yaml_mapping(path) == {"a": [1, 2], "b": [1, 2]}
+    monkeypatch.setenv("INSIDE_KERAS_MAX_YAML_NODES", "4")
+    with pytest.raises(InputError, match="INSIDE_KERAS_MAX_YAML_NODES"):
+        read_yaml_mapping(path)
+
+
+def test_large_and_deeply_nested_files_are_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(InputError, match="larger than the limit of 1048576 bytes"):
+        read_yaml_mapping(path)
+    path.write_text("[" * 50_000)
+    with pytest.raises(InputError, match="nested too deeply|not valid YAML"):
+        read_yaml_mapping(path)
 
 
 def test_missing_and_invalid_files(tmp_path):

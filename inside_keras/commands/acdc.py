@@ -37,17 +37,19 @@ def add_generate_arguments(parser):
 
 def generate(args):
     """Run `generate acdc`; returns the exit code."""
-    from inside_keras.data.acdc.phantom import generate_acdc
+    for flag, value, low in (("--patients", args.patients, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            raise InputError(f"must be at least {low}, got {value}", flag)
     from inside_keras.outputs import OutputFolder
-    from inside_keras.progress import progress
 
-    if args.patients < 1:
-        raise InputError(f"must be at least 1, got {args.patients}", "--patients")
     folder = OutputFolder(args.out, "generate acdc", args.overwrite, ("training",))
     details = {"patients": args.patients, "seed": args.seed}
     if folder.holds_complete(details):
         print(f"{args.out} already holds these phantoms ({details}); nothing to do")
         return 0
+    from inside_keras.data.acdc.phantom import generate_acdc
+    from inside_keras.progress import progress
+
     with _writing(args.out), progress("generate acdc") as update:
         folder.build(
             details,
@@ -121,7 +123,7 @@ def prepare(args):
     fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
     claim_file(args.out, args.overwrite, ours=is_prepared)
-    with flag_names(*fields, "split"), progress("prepare acdc") as update:
+    with flag_names(*fields, "split", "seed"), progress("prepare acdc") as update:
         options = PrepareOptions(
             **{field: getattr(args, field) for field in fields},
             seed=args.seed,

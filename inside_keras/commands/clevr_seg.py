@@ -48,7 +48,7 @@ def generate(args):
     from inside_keras.outputs import OutputFolder
     from inside_keras.progress import progress
 
-    with flag_names("n", "size", "workers"):
+    with flag_names("n", "size", "seed", "workers"):
         options = synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
     folder = OutputFolder(args.out, "generate clevr-seg", args.overwrite, reader.FOLDERS)
     details = {"n": options.n, "size": options.size, "seed": options.seed}
@@ -108,7 +108,7 @@ def prepare(args):
     from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
-    with flag_names("condition", "size", "limit", "workers"):
+    with flag_names("condition", "size", "seed", "limit", "workers"):
         options = clevr_prepare.PrepareOptions(
             args.condition, args.size, args.seed, args.limit, args.skip_bad, _workers(args)
         )

@@ -86,15 +86,24 @@ def _load_task(args):
     return model, task_of(model)
 
 
+def _model_and_samples(args):
+    """`(model, task, arrays)`: the samples are read (and checked) before the model."""
+    from inside_keras.evaluation.predict import check_inputs
+
+    arrays = _samples(args)
+    model, task = _load_task(args)
+    check_inputs(model, arrays, args.data)
+    return model, task, arrays
+
+
 def evaluate(args):
     from inside_keras.evaluation.masks import dice_scores
     from inside_keras.evaluation.predict import predict_arrays, to_labels, truth_labels
     from inside_keras.outputs import claim_file
 
     if args.csv:
-        claim_file(args.csv, args.overwrite)
-    model, task = _load_task(args)
-    arrays = _samples(args)
+        claim_file(args.csv, args.overwrite, flag="--csv")
+    model, task, arrays = _model_and_samples(args)
     truths = truth_labels(arrays)
     task.check_labels(truths, args.data)
     labels = to_labels(predict_arrays(model, arrays))
@@ -128,9 +137,10 @@ def predict(args):
     from inside_keras.evaluation.source_grid import has_geometry, to_source_grid, write_nifti
     from inside_keras.outputs import OutputFolder, OutputNames
 
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"must be at least 1, got {args.limit}", "--limit")
     output = OutputFolder(args.out, "predict", args.overwrite)
-    model, task = _load_task(args)
-    arrays = _samples(args)
+    model, task, arrays = _model_and_samples(args)
     if args.limit is not None:
         arrays = {key: value[: args.limit] for key, value in arrays.items()}
     labels = to_labels(predict_arrays(model, arrays))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from inside_keras.commands.options import add_overwrite_argument, add_set_argument
 from inside_keras.errors import InputError
+from inside_keras.writable import check_folder
 
 BACKENDS = ("jax", "torch", "tensorflow")
 DATASETS = {
@@ -119,11 +120,14 @@ def run(args):
     out = args.out or Path("runs") / (
         f"reproduce-{args.dataset}" + ("-quick" if args.quick else "")
     )
-
     from inside_keras.outputs import OutputFolder
+
+    output = OutputFolder(out, f"reproduce {args.dataset}", args.overwrite)
+    check_folder(args.data or data_root(), "--data")
+
     from inside_keras.reproduce.runner import run_reproduction
 
-    OutputFolder(out, f"reproduce {args.dataset}", args.overwrite).create()
+    output.create()
     try:
         results = run_reproduction(spec, out, args.data or data_root(), jobs=args.jobs)
     except RuntimeError as error:

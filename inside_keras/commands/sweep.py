@@ -77,6 +77,12 @@ def _overrides(args):
 
 
 def run(args):
+    out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
+    from inside_keras.outputs import OutputFolder
+
+    output = OutputFolder(out, "sweep", args.overwrite)
+    if args.resume and output.earlier is None:
+        raise InputError("nothing to resume: no sweep of inside-keras here", out)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend  # read when Keras is first imported
     from inside_keras.sweep.spec import load_spec
@@ -88,14 +94,9 @@ def run(args):
         import ray  # noqa: F401 - checked before any work starts
     except ImportError:
         raise InputError("Ray Tune is not installed; pip install 'inside-keras[tune]'") from None
-    from inside_keras.outputs import OutputFolder
     from inside_keras.sweep.report import best_table
     from inside_keras.sweep.runner import SweepOptions, run_sweep
 
-    out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
-    output = OutputFolder(out, "sweep", args.overwrite)
-    if args.resume and output.earlier is None:
-        raise InputError("nothing to resume: no sweep of inside-keras here", out)
     output.create()
     options = SweepOptions(
         out_dir=out,

@@ -37,15 +37,15 @@ def run(args):
     from inside_keras.data.paths import data_root
     from inside_keras.data.prepared import load_prepared
     from inside_keras.data.ready import prepared_file
+    from inside_keras.outputs import OutputFolder
+    from inside_keras.run_files import RUN_ENTRIES
 
     overrides = list(args.settings)
     if args.out:
         overrides.append(f"output.dir={args.out}")
     config = load_config(args.config, overrides)
-    from inside_keras.outputs import OutputFolder
-    from inside_keras.run_files import RUN_ENTRIES
-
-    output = OutputFolder(config.output.dir, "train", args.overwrite, RUN_ENTRIES)
+    flag = "--out" if args.out else "output.dir"
+    output = OutputFolder(config.output.dir, "train", args.overwrite, RUN_ENTRIES, flag)
     # Data first: generating it may fork worker processes, before a backend is loaded.
     path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
     arrays = load_prepared(path)

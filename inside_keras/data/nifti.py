@@ -1,10 +1,14 @@
-"""Load one NIfTI volume with the checks every reader needs: rank, NaN, spacing.
+"""Load one NIfTI volume with the checks every reader needs: rank, size, spacing, finite.
 
-Every failure (missing file, unreadable or truncated archive, wrong rank, NaN voxels,
-non-positive spacing) is raised as `InputError` naming the file, so the command line
-reports it as one line.
+Every failure (missing file, unreadable or truncated archive, wrong rank, a header
+shape of more than `MAX_VOLUME_VOXELS` voxels, non-finite voxels, non-positive
+spacing) is raised as `InputError` naming the file, so the command line reports it as
+one line. The shape is checked from the header, before any voxel is read. Voxels that
+are NaN or infinite are refused, not repaired: one `inf` would turn the z-score
+normalisation of its whole frame into NaN and -inf.
 """
 
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -14,6 +18,11 @@ from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
 from inside_keras.errors import InputError
+from inside_keras.limits import hint, limit
+
+#: Most voxels a volume may have (a 4-D cine included): 1 GiB as float32. ACDC's
+#: largest cines have about 20 million.
+MAX_VOLUME_VOXELS = 1 << 28
 
 #: What nibabel raises for files it cannot read (truncated gzip streams raise EOFError).
 READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, ImageFileError, HeaderDataError)
@@ -48,8 +57,8 @@ def open_image(path, ndim):
         mm of its (at most three) spatial axes, from the header's zooms.
 
     Raises:
-        InputError: the file is missing or unreadable, has another rank or a
-            non-positive spacing.
+        InputError: the file is missing or unreadable, has another rank, more than
+            `MAX_VOLUME_VOXELS` voxels or a non-positive spacing.
     """
     if ndim not in _RANK_NAMES:
         raise ValueError(f"`ndim` must be one of {sorted(_RANK_NAMES)}, got {ndim!r}")
@@ -61,6 +70,14 @@ def open_image(path, ndim):
         raise InputError(
             f"expected {_RANK_NAMES[ndim]}, got a {len(image.shape)}-D array of shape "
             f"{image.shape}",
+            path,
+        )
+    voxels = math.prod(image.shape)
+    bound = limit("MAX_VOLUME_VOXELS", MAX_VOLUME_VOXELS)
+    if voxels > bound:
+        raise InputError(
+            f"header shape {image.shape} is {voxels} voxels, more than the limit of {bound}; "
+            f"{hint('MAX_VOLUME_VOXELS')}",
             path,
         )
     if not hasattr(image.header, "get_zooms"):
@@ -87,15 +104,16 @@ def load_volume(path, ndim):
         A `Volume`.
 
     Raises:
-        InputError: the file is missing or unreadable, has another rank, contains NaN
-            voxels or a non-positive spacing.
+        InputError: the file is missing or unreadable, has another rank, more than
+            `MAX_VOLUME_VOXELS` voxels, NaN or infinite voxels, or a non-positive spacing.
     """
     image, spacing = open_image(path, ndim)
     try:
         data = image.get_fdata(dtype=np.float32)
     except READ_ERRORS as error:
         raise _unreadable(path, error) from None
-    nan_count = int(np.isnan(data).sum())
-    if nan_count:
-        raise InputError(f"{nan_count} NaN voxels; expected finite intensities", path)
+    if not np.isfinite(data).all():
+        nan, infinite = int(np.isnan(data).sum()), int(np.isinf(data).sum())
+        counts = [f"{n} {kind} voxels" for n, kind in ((nan, "NaN"), (infinite, "infinite")) if n]
+        raise InputError(f"{' and '.join(counts)}; expected finite intensities", path)
     return Volume(data=data, spacing=spacing)

@@ -19,6 +19,7 @@ Files are written atomically: to a temporary file in the target folder, then
 renamed, so a failed or interrupted preparation leaves nothing at the target.
 """
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ SPLITS = ("train", "val", "test")
 
 
 def validate(arrays, source="dataset"):
-    """Check shapes, dtypes and splits of prepared arrays; raise `InputError` if wrong."""
+    """Check shapes, dtypes, finite values and splits of prepared arrays; raise
+    `InputError` if wrong."""
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
         raise InputError(
@@ -57,6 +59,10 @@ def validate(arrays, source="dataset"):
         )
     if z.ndim != 2 or z.dtype != np.float32 or len(z) != n:
         raise InputError(f"`z` must be float32 (N={n}, K), got {z.dtype} {z.shape}", source)
+    for key in ("x", "y", "z"):
+        if arrays[key].dtype == np.float32 and not np.isfinite(arrays[key]).all():
+            count = int((~np.isfinite(arrays[key])).sum())
+            raise InputError(f"`{key}` has {count} NaN or infinite values", source)
     for key, array in arrays.items():
         if len(array) != n:
             raise InputError(f"`{key}` has {len(array)} entries, expected N={n}", source)
@@ -107,6 +113,8 @@ def load_prepared(path):
     path = Path(path)
     if not path.is_file():
         raise InputError("no such prepared dataset (create one with `inside-keras prepare`)", path)
+    if not zipfile.is_zipfile(path):
+        raise InputError("not a .npz archive (a zip written by `inside-keras prepare`)", path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files if key != METADATA}

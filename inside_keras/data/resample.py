@@ -9,7 +9,6 @@ returns the input exactly.
 """
 
 import numpy as np
-from scipy import ndimage
 
 #: Relative spacing difference under which an axis counts as already at the target
 #: spacing and is left as it is (headers store spacings as float32, users type 1.56
@@ -52,6 +51,8 @@ def resample(array, spacing_from, spacing_to, order, shape=None):
     if all(f == 1.0 for f in factors) and shape == array.shape[: len(factors)]:
         return array
     extra = array.ndim - len(factors)
+    from scipy import ndimage  # imported when first needed: it takes half a second
+
     return ndimage.affine_transform(
         array,
         matrix=np.array(factors + (1.0,) * extra),

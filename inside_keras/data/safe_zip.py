@@ -1,9 +1,11 @@
 """Unpack a dataset `.zip` without trusting it.
 
 Refused: entries with absolute paths (or drive letters), entries with `..` parts,
-symbolic links, and archives that would unpack to more than a byte bound. The bound
-is checked against the declared sizes first and again while writing, so an entry that
-lies about its size is stopped too.
+symbolic links, archives of more than `MAX_ZIP_MEMBERS` entries, and archives that
+would unpack to more than `MAX_UNPACKED_BYTES`. The byte bound is checked against the
+declared sizes first and again while writing, so an entry that lies about its size is
+stopped too. Both limits can be raised through the environment
+(`inside_keras.limits`).
 """
 
 import contextlib
@@ -11,12 +13,27 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from inside_keras.errors import InputError
+from inside_keras.limits import hint, limit
 
 #: Default bound on the unpacked size of an archive (the published CLEVR-Seg is far less).
 MAX_UNPACKED_BYTES = 8 * 2**30
+#: Default bound on the entries of an archive (the published CLEVR-Seg has about 30,000).
+MAX_ZIP_MEMBERS = 1_000_000
+
+#: What `zipfile` raises for damaged archives and entries it cannot unpack (damaged
+#: deflate streams, encrypted entries, unknown compression methods).
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+)
 
 _CHUNK = 2**20
 
@@ -32,28 +49,40 @@ def _check_member(info, archive):
         raise InputError(f"refusing entry {info.filename!r}: symbolic link", archive)
 
 
-def extract_zip(archive, destination, max_bytes=MAX_UNPACKED_BYTES):
+def extract_zip(archive, destination, max_bytes=None):
     """Extract `archive` into `destination` after checking every entry.
 
     Args:
         archive: path of the `.zip` file.
         destination: folder to extract into (created if missing).
-        max_bytes: bound on the total unpacked size in bytes.
+        max_bytes: bound on the total unpacked size in bytes (default: `MAX_UNPACKED_BYTES`
+            or `$INSIDE_KERAS_MAX_UNPACKED_BYTES`).
 
     Raises:
-        InputError: not a zip file, an unsafe entry, or more than `max_bytes` unpacked;
-            the message names the entry.
+        InputError: not a zip file, a damaged or unsafe entry, more than
+            `MAX_ZIP_MEMBERS` entries or more than `max_bytes` unpacked; the message
+            names the entry.
     """
     destination = Path(destination)
+    if max_bytes is None:
+        max_bytes = limit("MAX_UNPACKED_BYTES", MAX_UNPACKED_BYTES)
     try:
         with zipfile.ZipFile(archive) as zipped:
             members = zipped.infolist()
+            max_members = limit("MAX_ZIP_MEMBERS", MAX_ZIP_MEMBERS)
+            if len(members) > max_members:
+                raise InputError(
+                    f"has {len(members)} entries, more than the limit of {max_members}; "
+                    f"{hint('MAX_ZIP_MEMBERS')}",
+                    archive,
+                )
             for info in members:
                 _check_member(info, archive)
             declared = sum(info.file_size for info in members)
             if declared > max_bytes:
                 raise InputError(
-                    f"would unpack to {declared} bytes, more than the bound of {max_bytes}",
+                    f"would unpack to {declared} bytes, more than the limit of {max_bytes}; "
+                    f"{hint('MAX_UNPACKED_BYTES')}",
                     archive,
                 )
             written = 0
@@ -68,13 +97,14 @@ def extract_zip(archive, destination, max_bytes=MAX_UNPACKED_BYTES):
                         written += len(chunk)
                         if written > max_bytes:
                             raise InputError(
-                                f"entry {info.filename!r} unpacks past the bound of "
-                                f"{max_bytes} bytes",
+                                f"entry {info.filename!r} unpacks past the limit of "
+                                f"{max_bytes} bytes; {hint('MAX_UNPACKED_BYTES')}",
                                 archive,
                             )
                         sink.write(chunk)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise InputError(f"unreadable zip archive ({error})", archive) from None
+    except _READ_ERRORS as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise InputError(f"unreadable zip archive ({reason})", archive) from None
 
 
 def relabel(error, folder, archive):
@@ -93,7 +123,7 @@ def relabel(error, folder, archive):
 
 
 @contextlib.contextmanager
-def folder_or_zip(path, max_bytes=MAX_UNPACKED_BYTES):
+def folder_or_zip(path, max_bytes=None):
     """Yield a folder: `path` itself, or a temporary folder holding the unpacked `.zip`
     (removed afterwards). `InputError`s raised inside name files as `ARCHIVE:inner/path`.
 

@@ -5,6 +5,18 @@ import numpy as np
 from inside_keras.errors import InputError
 
 
+def check_fractions(val_fraction, test_fraction):
+    """Raise `InputError` unless both shares are in [0, 1] and sum to at most 1."""
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= value <= 1:
+            raise InputError(f"must be in [0, 1], got {value}", name)
+    if val_fraction + test_fraction > 1:
+        raise InputError(
+            f"val + test fractions must be at most 1, got {val_fraction} + {test_fraction}",
+            "val_fraction",
+        )
+
+
 def split_groups(groups, val_fraction, test_fraction, seed):
     """Assign each distinct group to `train`, `val` or `test`, seeded.
 
@@ -23,14 +35,7 @@ def split_groups(groups, val_fraction, test_fraction, seed):
     Returns:
         A dict group -> split name.
     """
-    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 <= value <= 1:
-            raise InputError(f"must be in [0, 1], got {value}", name)
-    if val_fraction + test_fraction > 1:
-        raise InputError(
-            f"val + test fractions must be at most 1, got {val_fraction} + {test_fraction}",
-            "val_fraction",
-        )
+    check_fractions(val_fraction, test_fraction)
     unique = sorted(set(groups))
     order = np.random.default_rng(seed).permutation(len(unique))
     n_test = round(len(unique) * test_fraction)

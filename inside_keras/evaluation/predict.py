@@ -70,6 +70,27 @@ def _inputs(arrays):
     return {"image": arrays["x"], "condition": arrays["z"]}
 
 
+def check_inputs(model, arrays, source):
+    """Raise `InputError` (naming `source`) unless the samples' `x` and `z` fit the
+    model's `image` and `condition` inputs (sizes the model leaves open match anything)."""
+    for tensor in model.inputs:
+        array = _inputs(arrays).get(tensor.name)
+        if array is None:
+            continue
+        expected = tuple(tensor.shape[1:])
+        fits = len(expected) == array.ndim - 1 and all(
+            size is None or size == actual
+            for size, actual in zip(expected, array.shape[1:], strict=True)
+        )
+        if not fits:
+            key = "x" if tensor.name == "image" else "z"
+            raise InputError(
+                f"`{key}` samples have shape {array.shape[1:]}; the model's {tensor.name} "
+                f"input takes {expected}",
+                source,
+            )
+
+
 def predict_arrays(model, arrays, batch_size=PREDICT_BATCH):
     """Model outputs for the prepared samples `arrays` (dict with `x`, `z`)."""
     return model.predict(_inputs(arrays), batch_size=batch_size, verbose=0)

@@ -36,6 +36,7 @@ and ranges and the conditioning layers' own argument checks before Ray starts.
 
 import copy
 import dataclasses
+import math
 
 from inside_keras.config import (
     apply_overrides,
@@ -43,6 +44,7 @@ from inside_keras.config import (
     build_dataclass,
     check_at_least,
     check_choice,
+    check_seed,
     read_yaml_mapping,
     set_dotted,
 )
@@ -197,10 +199,13 @@ def _parameter(name, entry, where):
     if not isinstance(values, list) or not values:
         raise InputError(f"{distribution} needs a non-empty list, got {values!r}", where)
     if distribution in ("uniform", "loguniform", "randint"):
-        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        numbers = all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        )
         if len(values) != 2 or not numbers or values[0] >= values[1]:
             raise InputError(
-                f"{distribution} needs [low, high] with low < high, got {values}", where
+                f"{distribution} needs finite [low, high] with low < high, got {values}", where
             )
         if distribution == "loguniform" and values[0] <= 0:
             raise InputError(f"loguniform needs low > 0, got {values[0]}", where)
@@ -328,6 +333,8 @@ def check_spec(spec):
     check_choice(spec.search.algorithm, ALGORITHMS, f"{where}: search.algorithm")
     check_choice(spec.scheduler.name, SCHEDULERS, f"{where}: scheduler.name")
     check_at_least(spec.search.num_samples, 1, f"{where}: search.num_samples")
+    check_at_least(spec.search.max_concurrent, 0, f"{where}: search.max_concurrent")
+    check_seed(spec.search.seed, f"{where}: search.seed")
     check_at_least(spec.scheduler.grace_period, 1, f"{where}: scheduler.grace_period")
     if spec.scheduler.reduction_factor < 2:
         raise InputError(

@@ -179,5 +179,5 @@ def test_unwritable_out_is_one_line(tmp_path, capsys):
     assert main(["generate", "acdc", "--out", str(blocker), "--patients", "1"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
-    assert f"{blocker / 'acdc.npz'}: cannot write here ({blocker} is a file" in lines[0]
-    assert f"{blocker}: exists and is not a folder" in lines[1]
+    assert f"--out {blocker / 'acdc.npz'}: cannot be made: {blocker} is a file" in lines[0]
+    assert f"--out {blocker}: is a file; expected a folder" in lines[1]

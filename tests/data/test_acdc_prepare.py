@@ -101,7 +101,7 @@ def test_bad_options_name_the_field(options, field):
 @pytest.mark.parametrize(
     ("flags", "error"),
     [
-        (["--spacing", "-1"], "--spacing: must be a positive number of mm, got -1.0"),
+        (["--spacing", "-1"], "--spacing: must be a positive finite number of mm, got -1.0"),
         (["--val-fraction", "0.9"], "--val-fraction: val + test fractions must be at most 1"),
         (["--split", "validation"], "--split: unknown source split 'validation'"),
     ],

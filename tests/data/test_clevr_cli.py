@@ -257,7 +257,7 @@ def test_unwritable_out_exits_2(folder, tmp_path, capsys):
     out = blocker / "out.npz"
     assert prepare(folder, out) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(out) in err and "cannot write here" in err
+    assert err.count("\n") == 1 and str(out) in err and "cannot be made" in err
 
 
 def test_prepare_with_two_workers_matches_one(folder, tmp_path):

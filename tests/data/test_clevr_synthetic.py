@@ -12,7 +12,8 @@ from tests.data.fresh_cli import run_cli
 
 
 def folder_bytes(root):
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    """The dataset's files (the command's marker, `.inside-keras.json`, left out)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != ".inside-keras.json")
     return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 

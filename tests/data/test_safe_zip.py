@@ -57,7 +57,7 @@ def test_unsafe_entries_are_refused(tmp_path, entry, reason):
 
 def test_size_bound_on_declared_sizes(tmp_path):
     archive = make_zip(tmp_path / "big.zip", [("a", b"\0" * 6000), ("b", b"\0" * 6000)])
-    with pytest.raises(InputError, match="12000 bytes, more than the bound of 10000"):
+    with pytest.raises(InputError, match="12000 bytes, more than the limit of 10000"):
         extract_zip(archive, tmp_path / "out", max_bytes=10_000)
     extract_zip(archive, tmp_path / "out2", max_bytes=12_000)
     assert (tmp_path / "out2" / "b").stat().st_size == 6000

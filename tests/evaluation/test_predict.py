@@ -8,6 +8,7 @@ from inside_keras.errors import InputError
 from inside_keras.evaluation.predict import (
     Task,
     attention_maps,
+    check_inputs,
     task_of,
     to_labels,
     truth_labels,
@@ -34,6 +35,17 @@ def test_task_from_the_output_shape(num_classes, binary, foreground):
     task = task_of(_unet(num_classes))
     assert task == Task(num_classes)
     assert task.binary is binary and task.foreground == foreground
+
+
+def test_samples_that_do_not_fit_the_model_inputs():
+    model, arrays = _unet(1), _arrays()
+    check_inputs(model, arrays, "data.npz")
+    wide = dict(arrays, z=np.zeros((3, 3), np.float32))
+    with pytest.raises(InputError, match=r"data.npz: `z` samples have shape \(3,\); the model's"):
+        check_inputs(model, wide, "data.npz")
+    large = dict(arrays, x=np.zeros((3, 16, 16, 1), np.float32))
+    with pytest.raises(InputError, match=r"`x` samples have shape \(16, 16, 1\)"):
+        check_inputs(model, large, "data.npz")
 
 
 def test_task_of_a_model_with_two_outputs():

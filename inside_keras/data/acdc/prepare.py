@@ -19,14 +19,17 @@ prediction back at the original spacing (`inside_keras.evaluation.acdc`):
 resampled slice; negative when padded).
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from inside_keras.data.acdc.reader import PHASES, patient_folders, read_patient
 from inside_keras.data.resample import centred_start, resample, scale_factors, window
-from inside_keras.data.splits import split_groups
+from inside_keras.data.resample import resampled_shape as new_shape
+from inside_keras.data.splits import check_fractions, split_groups
 from inside_keras.errors import InputError
+from inside_keras.limits import check_image_size
 
 #: Condition components, in their default order.
 CONDITIONS = ("phase", "position")
@@ -61,10 +64,16 @@ class PrepareOptions:
     skip_bad: bool = False
 
     def __post_init__(self):
-        if not self.spacing > 0:
-            raise InputError(f"must be a positive number of mm, got {self.spacing}", "spacing")
+        if not (math.isfinite(self.spacing) and self.spacing > 0):
+            raise InputError(
+                f"must be a positive finite number of mm, got {self.spacing}", "spacing"
+            )
         if self.size < 1:
             raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
+        check_image_size(self.size, self.size, "size")
+        check_fractions(self.val_fraction, self.test_fraction)
+        if self.seed < 0:
+            raise InputError(f"must be at least 0, got {self.seed}", "seed")
         unknown = [name for name in self.condition if name not in CONDITIONS]
         if unknown or not self.condition or len(set(self.condition)) != len(self.condition):
             raise InputError(
@@ -117,6 +126,8 @@ def intensity_stats(image):
 def _frame_samples(patient, frame, options):
     """One dict of per-sample values per slice of `frame`."""
     in_plane, target = frame.spacing[:2], (options.spacing, options.spacing)
+    rows, columns = new_shape(frame.image.shape, in_plane, target)
+    check_image_size(columns, rows, "spacing")
     image = resample(frame.image, in_plane, target, order=1)
     label = resample(frame.label, in_plane, target, order=0)
     pixel_spacing = tuple(

@@ -17,6 +17,7 @@ Reference: Bernard et al., "Deep Learning Techniques for Automatic MRI Cardiac
 Multi-Structures Segmentation and Diagnosis: Is the Problem Solved?", IEEE TMI 2018.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 
 from inside_keras.data.nifti import load_volume, open_image
 from inside_keras.errors import InputError
+from inside_keras.limits import read_text
 
 #: Class ids of the ground truth, in order.
 LABELS = ("background", "RV", "MYO", "LV")
@@ -36,6 +38,7 @@ PHASES = ("ED", "ES")
 SOURCE_SPLITS = ("training", "testing")
 
 _PATIENT_FOLDER = re.compile(r"^patient\d+$")
+_FRAME_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -73,21 +76,22 @@ class Patient:
 def read_info(path):
     """Parse an `Info.cfg`: `key: value` lines, tolerant of spaces, case and extra keys.
 
+    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`.
+
     Returns:
-        A dict of the entries as strings, with `ED` and `ES` as 1-based ints.
+        A dict of the entries as strings, with `ED` and `ES` as 1-based ints and
+        `Height` and `Weight`, where present, as floats.
 
     Raises:
-        InputError: the file is missing, or `ED`/`ES` is missing or not a positive integer.
+        InputError: the file is missing, too large or not UTF-8 text; `ED`/`ES` is
+            missing or not a positive integer; `Height`/`Weight` is not a positive
+            finite number.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        reason = "missing Info.cfg" if not path.exists() else f"unreadable ({error.strerror})"
-        expected = "expected `ED: <frame>` and `ES: <frame>` lines"
-        raise InputError(f"{reason}; {expected}", path) from None
+    if not path.is_file():
+        raise InputError("missing Info.cfg; expected `ED: <frame>` and `ES: <frame>` lines", path)
     info = {}
-    for line in text.splitlines():
+    for line in read_text(path, "an Info.cfg file").splitlines():
         key, colon, value = line.partition(":")
         if colon and key.strip():
             info[key.strip()] = value.strip()
@@ -96,14 +100,32 @@ def read_info(path):
         if not matches:
             raise InputError(
                 f"no `{phase}` entry; expected `ED: <frame>` and `ES: <frame>` "
-                f"(found keys {sorted(info)})",
+                f"(found keys {_short(sorted(info))})",
                 path,
             )
         value = info.pop(matches[0])
-        if not value.isdigit() or int(value) < 1:
-            raise InputError(f"`{phase}` must be a 1-based frame number, got {value!r}", path)
+        if not _FRAME_NUMBER.fullmatch(value) or int(value) < 1:
+            raise InputError(f"`{phase}` must be a 1-based frame number, got {_short(value)}", path)
         info[phase] = int(value)
+    for key in ("Height", "Weight"):
+        if key in info:
+            info[key] = _positive_number(info[key], key, path)
     return info
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _positive_number(text, key, path):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"`{key}` must be a positive number, got {_short(text)}", path)
+    return value
 
 
 def frame_path(folder, number, ground_truth=False):
@@ -182,8 +204,8 @@ def read_patient(folder):
 
     Raises:
         InputError: naming the file at fault (missing `Info.cfg` or entry, missing frame
-            or `_gt`, unreadable NIfTI, wrong rank, NaN voxels, shape mismatch, labels
-            outside 0..3, a cine without the ED or ES frame).
+            or `_gt`, unreadable NIfTI, wrong rank, too many voxels, NaN or infinite
+            voxels, shape mismatch, labels outside 0..3, a cine without the ED or ES frame).
     """
     folder = Path(folder)
     info = read_info(folder / "Info.cfg")

@@ -19,6 +19,7 @@ from PIL import Image
 from inside_keras.data.clevr_seg import reader
 from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
+from inside_keras.limits import check_image_size
 
 #: Fractions of the paper's split, in the order samples are assigned.
 SPLIT_FRACTIONS = (("test", 0.2), ("train", 0.72), ("val", 0.08))
@@ -46,8 +47,12 @@ class PrepareOptions:
 
     def __post_init__(self):
         reader.check_condition(self.condition)
-        if self.size is not None and self.size < 1:
-            raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
+        if self.size is not None:
+            if self.size < 1:
+                raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
+            check_image_size(self.size, self.size, "size")
+        if self.seed < 0:
+            raise InputError(f"must be at least 0, got {self.seed}", "seed")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"must be a positive number of images, got {self.limit}", "limit")
         if self.workers < 1:

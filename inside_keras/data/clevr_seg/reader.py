@@ -22,14 +22,16 @@ An object's quadrant comes from `pixel_coords`: top when `y < H / 2`, left when 
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import PngImagePlugin
 
 from inside_keras.errors import InputError
+from inside_keras.limits import check_image_size, read_text
 
 #: Condition type -> its values, in one-hot order.
 CONDITIONS = {
@@ -118,46 +120,58 @@ class Scene:
 def read_png(path):
     """A PNG as a NumPy array (palette images converted to RGB).
 
+    The size in the PNG header is checked against `inside_keras.limits.MAX_IMAGE_PIXELS`
+    before any pixel is decoded.
+
     Raises:
-        InputError: the file is missing or not a readable PNG.
+        InputError: the file is missing, not a readable PNG, or claims more pixels than
+            the limit.
     """
     try:
-        with Image.open(path) as image:
-            if image.format != "PNG":
-                raise InputError(f"not a PNG file (format {image.format})", path)
+        with PngImagePlugin.PngImageFile(path) as image:
+            check_image_size(*image.size, path)
             if image.mode == "P":
                 image = image.convert("RGB")
             return np.asarray(image)
-    except UnidentifiedImageError:
-        raise InputError("unreadable PNG (not an image file)", path) from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise InputError(f"unreadable PNG ({error})", path) from None
+    except SyntaxError:
+        raise InputError("not a PNG file", path) from None
+    except (OSError, ValueError, EOFError) as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise InputError(f"unreadable PNG ({reason})", path) from None
+
+
+def _number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_scene_objects(path):
     """The `objects` list of a scene JSON, each with a valid `pixel_coords`.
 
+    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`.
+
     Raises:
-        InputError: invalid JSON, no `objects` list, or an object without
-            `pixel_coords` `[x, y, ...]` numbers.
+        InputError: too large, not text, invalid JSON, no `objects` list, or an object
+            without `pixel_coords` `[x, y, ...]` finite numbers.
     """
+    text = read_text(path, "a scene JSON file")
     try:
-        scene = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        scene = json.loads(text)
+    except json.JSONDecodeError as error:
         raise InputError(f"unreadable scene JSON ({error})", path) from None
+    except RecursionError:
+        raise InputError("scene JSON nested too deeply", path) from None
     objects = scene.get("objects") if isinstance(scene, dict) else None
     if not isinstance(objects, list) or not objects:
         raise InputError("scene JSON has no non-empty `objects` list", path)
     for index, item in enumerate(objects):
         coords = item.get("pixel_coords") if isinstance(item, dict) else None
-        valid = (
-            isinstance(coords, list)
-            and len(coords) >= 2
-            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
-        )
+        valid = isinstance(coords, list) and len(coords) >= 2 and all(map(_number, coords[:2]))
         if not valid:
+            shown = repr(coords)[:60]
             raise InputError(
-                f"objects[{index}] has no `pixel_coords` [x, y, depth] (got {coords!r})", path
+                f"objects[{index}] has no `pixel_coords` [x, y, depth] of finite numbers "
+                f"(got {shown})",
+                path,
             )
     return objects
 

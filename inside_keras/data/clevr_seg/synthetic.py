@@ -20,6 +20,7 @@ from PIL import Image
 from inside_keras.data.clevr_seg.reader import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
 from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
+from inside_keras.limits import check_image_size
 
 #: Object colours (RGB) by CLEVR-Seg colour name.
 COLOURS = {
@@ -99,9 +100,10 @@ class GenerateOptions:
     workers: int = 1
 
     def __post_init__(self):
-        for name, low in (("n", 1), ("size", MIN_SIZE), ("workers", 1)):
+        for name, low in (("n", 1), ("size", MIN_SIZE), ("seed", 0), ("workers", 1)):
             if getattr(self, name) < low:
                 raise InputError(f"must be at least {low}, got {getattr(self, name)}", name)
+        check_image_size(self.size, self.size, "size")
 
 
 def image_name(index):
