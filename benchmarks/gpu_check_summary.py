@@ -1,12 +1,12 @@
 """Assemble `gpu_check.json` and `gpu_check.md` from what `gpu_check.sh` finished.
 
 `python benchmarks/gpu_check_summary.py OUT [--budget S] [--quick 0|1]` reads, in the
-folder OUT: `steps/*.json` (status of each step), `logs/device-*.log` (the device each
-backend computes on), `logs/tests-*.log` (pytest's counts), `bench-*.json` (`inside-keras
-bench --json`), and the reproduction in the folder `reproduce_dir.txt` names (its
-`results.json`, or, for a run stopped at its time limit, each method's checkpoint
-state). Run after every step; needs only the standard library and the package's
-report module.
+folder OUT: `steps/*.json` (status of each step, in the order they ended),
+`logs/device-*.log` (the device each backend computes on), `logs/tests-*.log`
+(pytest's counts), `bench-*.json` (`inside-keras bench --json`), and the
+reproduction in the folder `reproduce_dir.txt` names (its `results.json`, or, for a
+run stopped at its time limit, each method's checkpoint state). Run after every
+step; needs only the standard library and the package's report module.
 """
 
 import argparse
@@ -84,7 +84,8 @@ def _reproduction(out):
 
 
 def collect(out, budget, quick):
-    steps = {path.stem: _read_json(path) for path in sorted((out / "steps").glob("*.json"))}
+    finished = sorted((out / "steps").glob("*.json"), key=lambda path: path.stat().st_mtime)
+    steps = {path.stem: _read_json(path) for path in finished}
     summary = {"out": str(out), "quick": bool(quick), "budget_s": budget, "steps": steps}
     summary["devices"] = {
         b: _last_json_line(out / "logs" / f"device-{b}.log") for b in ("jax", "torch")

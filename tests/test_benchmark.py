@@ -65,16 +65,19 @@ def test_pipeline_record_per_workload(records):
 def test_encoder_decoder_in_mixed_bfloat16():
     workload = Workload((8, 8, 3), batch_size=2, architecture="encoder_decoder")
     settings = replace(
-        tiny_settings(MEASURED), workloads=(workload,), precisions=("mixed_bfloat16",)
+        tiny_settings((("none", "none"), ("inside", "all"))),
+        workloads=(workload,),
+        precisions=("mixed_bfloat16",),
+        jit_compile=None,  # one compile costs less than eager bfloat16 ops one by one
     )
     records = run_backend(settings, log=lambda message: None)
     steps = [r for r in records if r["kind"] == "train_step"]
-    assert [(r["conditioning"], r["placement"]) for r in steps] == list(MEASURED)
+    assert [(r["conditioning"], r["placement"]) for r in steps] == [("none", "none")]
     for r in steps:
         assert r["architecture"] == "encoder_decoder" and r["precision"] == "mixed_bfloat16"
         assert math.isfinite(r["images_per_s"]) and r["images_per_s"] > 0
         assert r["device"] == "cpu" and "gpu_peak_mb" not in r
-    assert "| mixed_bfloat16 | inside | bottleneck |" in format_table(records)
+    assert "| mixed_bfloat16 | none | none |" in format_table(records)
 
 
 def test_gpu_suite_sizes_and_encoder_decoder_configurations():
