@@ -128,6 +128,9 @@ def markdown(summary):
     if reproduction is not None:
         state = "finished" if reproduction["finished"] else "not finished (stopped or running)"
         lines += ["", f"## reproduce clevr-seg (JAX): {state}", ""]
+        step = summary["steps"].get("reproduce")
+        if step:
+            lines += [f"Wall time {step['seconds']} s (limit {step['limit_s']} s).", ""]
         lines += [
             "| method | test Dice | epochs | train s | best val_loss |",
             "|---|---|---|---|---|",
