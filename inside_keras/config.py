@@ -37,6 +37,8 @@ MAX_SEED = 2**32
 #: Most values (scalars, lists, mappings) a YAML file may hold once its aliases are
 #: expanded; checked before anything is built, so an alias bomb is refused.
 MAX_YAML_NODES = 100_000
+#: `training.precision` values: Keras dtype policies a network can be built under.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +156,9 @@ class TrainingConfig:
         seed: seed for `keras.utils.set_random_seed` and the data order.
         patience: early-stopping patience on the validation loss, in epochs.
         min_delta: smallest validation-loss change that counts as improvement.
+        precision: `"float32"`, or mixed precision (`"mixed_bfloat16"`,
+            `"mixed_float16"` with loss scaling): the Keras dtype policy the network is
+            built under; its output layer stays float32.
     """
 
     epochs: int = 100
@@ -163,8 +168,10 @@ class TrainingConfig:
     seed: int = 0
     patience: int = 25
     min_delta: float = 1e-4
+    precision: str = "float32"
 
     def validate(self, where):
+        check_choice(self.precision, PRECISIONS, f"{where}.precision")
         check_at_least(self.epochs, 1, f"{where}.epochs")
         check_at_least(self.batch_size, 1, f"{where}.batch_size")
         check_at_least(self.patience, 1, f"{where}.patience")

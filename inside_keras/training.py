@@ -19,6 +19,7 @@ keeps everything in `config.output.dir`:
     .inside-keras.json  the marker: this folder holds a `train` run (`inside_keras.outputs`)
 """
 
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -76,8 +77,34 @@ def num_classes_of(arrays):
     return 1 if y.dtype == np.float32 else max(2, int(y.max()) + 1)
 
 
-def build_model(model_config, input_shape, condition_dim, num_classes):
-    """The network described by a `ModelConfig`, for the given data shapes."""
+@contextlib.contextmanager
+def dtype_policy(precision):
+    """Keras's global dtype policy set to `precision` inside, the previous one restored
+    after (models built later in the process are not affected)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def build_model(model_config, input_shape, condition_dim, num_classes, precision="float32"):
+    """The network described by a `ModelConfig`, for the given data shapes.
+
+    Args:
+        model_config: the `ModelConfig`.
+        input_shape: image shape without the batch axis.
+        condition_dim: length of the condition vector.
+        num_classes: output channels (1: binary).
+        precision: a `config.PRECISIONS` value, the dtype policy the layers are built
+            under (the output layer is float32 under every policy).
+    """
+    with dtype_policy(precision):
+        return _build_network(model_config, input_shape, condition_dim, num_classes)
+
+
+def _build_network(model_config, input_shape, condition_dim, num_classes):
     from inside_keras.models import encoder_decoder, unet
 
     if model_config.architecture == "encoder_decoder":
@@ -112,8 +139,17 @@ def build_model(model_config, input_shape, condition_dim, num_classes):
     )
 
 
+def precision_optimizer(optimizer, precision):
+    """`optimizer`, wrapped in a `keras.optimizers.LossScaleOptimizer` for
+    `"mixed_float16"` (float16 gradients underflow without loss scaling)."""
+    if precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 def compile_model(model, training_config, num_classes):
-    """Adam with the configured learning rate, the configured loss, Dice metrics."""
+    """Adam with the configured learning rate (loss-scaled for `mixed_float16`), the
+    configured loss, Dice metrics."""
     from inside_keras.evaluation.keras_metrics import dice_metrics
     from inside_keras.losses import get_loss
 
@@ -121,8 +157,9 @@ def compile_model(model, training_config, num_classes):
         loss = get_loss(training_config.loss)
     except ValueError as error:
         raise InputError(str(error), "training.loss") from None
+    optimizer = keras.optimizers.Adam(training_config.learning_rate)
     model.compile(
-        optimizer=keras.optimizers.Adam(training_config.learning_rate),
+        optimizer=precision_optimizer(optimizer, training_config.precision),
         loss=loss,
         metrics=dice_metrics(num_classes),
     )
@@ -234,7 +271,13 @@ def fit_experiment(config, arrays, checkpoint_dir, *, log_path=None, callbacks=(
     model, state = read_checkpoint(checkpoint_dir)
     if model is None:
         num_classes = num_classes_of(arrays)
-        model = build_model(config.model, arrays["x"].shape[1:], arrays["z"].shape[1], num_classes)
+        model = build_model(
+            config.model,
+            arrays["x"].shape[1:],
+            arrays["z"].shape[1],
+            num_classes,
+            config.training.precision,
+        )
         compile_model(model, config.training, num_classes)
         state = TrainingState()
     if state.finished:

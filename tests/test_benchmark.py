@@ -3,15 +3,22 @@ assertions)."""
 
 import json
 import math
+from dataclasses import replace
 
 import keras
 import pytest
 
 from inside_keras.benchmark.memory import PeakMemory
 from inside_keras.benchmark.report import format_table, machine_info, write_json
-from inside_keras.benchmark.runner import check_backends, run_backend
-from inside_keras.benchmark.settings import CONFIGURATIONS, BenchSettings, tiny_settings
-from inside_keras.benchmark.throughput import generate_images_per_s
+from inside_keras.benchmark.runner import check_backends, run_backend, run_in_subprocesses
+from inside_keras.benchmark.settings import (
+    CONFIGURATIONS,
+    BenchSettings,
+    Workload,
+    gpu_settings,
+    tiny_settings,
+)
+from inside_keras.benchmark.throughput import generate_images_per_s, pipeline_samples
 from inside_keras.benchmark.timing import interleaved_times, paired_ratios
 from inside_keras.cli import main
 from inside_keras.errors import InputError
@@ -46,10 +53,60 @@ def test_records_cover_every_configuration(records):
             assert r["placement"] == "none" and r["ratio_vs_none"] == 1.0
 
 
-def test_pipeline_record(records):
-    (pipeline,) = [r for r in records if r["kind"] == "pipeline"]
-    assert pipeline["backend"] == keras.backend.backend()
-    assert pipeline["pipeline_batches_per_s"] > 0 and pipeline["step_batches_per_s"] > 0
+def test_pipeline_record_per_workload(records):
+    pipelines = [r for r in records if r["kind"] == "pipeline"]
+    assert [r["spatial_dims"] for r in pipelines] == [2, 3]
+    for pipeline in pipelines:
+        assert pipeline["backend"] == keras.backend.backend()
+        assert pipeline["precision"] == "float32"
+        assert pipeline["pipeline_batches_per_s"] > 0 and pipeline["step_batches_per_s"] > 0
+
+
+def test_encoder_decoder_in_mixed_bfloat16():
+    workload = Workload((8, 8, 3), batch_size=2, architecture="encoder_decoder")
+    settings = replace(
+        tiny_settings((("none", "none"), ("inside", "all"))),
+        workloads=(workload,),
+        precisions=("mixed_bfloat16",),
+        jit_compile=None,  # one compile costs less than eager bfloat16 ops one by one
+    )
+    records = run_backend(settings, log=lambda message: None)
+    steps = [r for r in records if r["kind"] == "train_step"]
+    assert [(r["conditioning"], r["placement"]) for r in steps] == [("none", "none")]
+    for r in steps:
+        assert r["architecture"] == "encoder_decoder" and r["precision"] == "mixed_bfloat16"
+        assert math.isfinite(r["images_per_s"]) and r["images_per_s"] > 0
+        assert r["device"] == "cpu" and "gpu_peak_mb" not in r
+    assert "| mixed_bfloat16 | none | none |" in format_table(records)
+
+
+def test_gpu_suite_sizes_and_encoder_decoder_configurations():
+    settings = gpu_settings()
+    shapes = [(w.architecture, w.input_shape, w.batch_size) for w in settings.workloads]
+    assert shapes == [
+        ("encoder_decoder", (200, 200, 3), 32),
+        ("unet", (128, 128, 1), 16),
+        ("unet", (64, 128, 128, 1), 2),
+    ]
+    assert settings.precisions == ("float32", "mixed_bfloat16")
+    encoder_decoder = settings.workloads[0].configurations(settings.configurations)
+    assert [c for c, _ in encoder_decoder] == ["none", "film", "guide_me", "inside"]
+    assert len(settings.workloads[1].configurations(settings.configurations)) == 7
+    quick = gpu_settings(quick=True)
+    assert [w.architecture for w in quick.workloads] == [w.architecture for w in settings.workloads]
+    assert BenchSettings.from_dict(json.loads(json.dumps(quick.to_dict()))) == quick
+
+
+def test_pipeline_samples_fit_the_memory_cap():
+    volume = Workload((64, 128, 128, 1), batch_size=2)
+    assert pipeline_samples(volume, 256, 512) == 64  # 8 MiB per sample
+    assert pipeline_samples(volume, 256, 1) == 4  # at least two batches
+
+
+def test_time_limit_keeps_what_finished():
+    settings = replace(tiny_settings(MEASURED), time_limit=0.01)
+    records, stopped = run_in_subprocesses(["jax"], settings)
+    assert stopped == ["jax"] and records == []
 
 
 def test_json_schema_and_table(records, tmp_path):
@@ -106,8 +163,16 @@ def test_settings_round_trip_and_errors():
     assert BenchSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
     with pytest.raises(ValueError, match="steps"):
         BenchSettings(steps=0)
+    with pytest.raises(ValueError, match="precisions"):
+        BenchSettings(precisions=("float16",))
     with pytest.raises(InputError, match="allowed: jax, torch, tensorflow, all"):
         check_backends("numpy")
+
+
+def test_cli_bad_suite_is_one_line(capsys):
+    assert main(["bench", "--suite", "tpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--suite" in err[0] and "allowed: cpu, gpu" in err[0]
 
 
 def test_cli_bad_backend_is_one_line(capsys):

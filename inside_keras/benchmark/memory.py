@@ -56,6 +56,8 @@ class PeakMemory:
 
     Args:
         interval: seconds between samples.
+        read: what is sampled, a callable returning bytes in use; default the
+            resident set size (free heap pages are returned to the system first).
 
     Example:
 
@@ -64,8 +66,9 @@ class PeakMemory:
     >>> memory.peak_mb
     """
 
-    def __init__(self, interval=0.0005):
+    def __init__(self, interval=0.0005, read=None):
         self.interval = interval
+        self.read = read
         self.peak_mb = None
         self._stop = threading.Event()
         self._thread = None
@@ -74,18 +77,22 @@ class PeakMemory:
 
     def _sample(self):
         while not self._stop.wait(self.interval):
-            self._peak = max(self._peak, resident_bytes())
+            self._peak = max(self._peak, self._read())
+
+    def _read(self):
+        return resident_bytes() if self.read is None else self.read()
 
     def __enter__(self):
-        release_free_memory()
-        self._start = self._peak = resident_bytes()
+        if self.read is None:
+            release_free_memory()
+        self._start = self._peak = self._read()
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info):
-        self._peak = max(self._peak, resident_bytes())
+        self._peak = max(self._peak, self._read())
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self._peak - self._start, 0) / 2**20

@@ -98,34 +98,53 @@ def write_json(path, machine, records):
     os.replace(temporary, path)
 
 
+def _network(record):
+    """`"2-D unet 128x128x1 b16"`: the workload of a record."""
+    shape = "x".join(map(str, record.get("input_shape", [])))
+    return (
+        f"{record['spatial_dims']}-D {record.get('architecture', 'unet')} {shape} "
+        f"b{record.get('batch_size', '?')}"
+    )
+
+
+def _number(value, digits):
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def format_table(records):
     """Markdown tables: train steps, pipeline and generator throughput."""
     steps = [r for r in records if r.get("kind", "train_step") == "train_step"]
     lines = [
-        "| backend | dims | conditioning | placement | step ms (IQR) | ratio vs none "
-        "| peak MB | inference img/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| backend | network | precision | conditioning | placement | step ms (IQR) "
+        "| images/s | ratio vs none | peak MB | GPU MB | inference img/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in steps:
         low, high = r.get("step_ms_quartiles", [r["step_ms"], r["step_ms"]])
-        inference = r.get("inference_images_per_s")
+        images = r.get("images_per_s", r.get("batch_size", 0) * 1000 / r["step_ms"])
         lines.append(
-            f"| {r['backend']} | {r['spatial_dims']}-D | {r['conditioning']} | {r['placement']} "
-            f"| {r['step_ms']:.0f} ({low:.0f}–{high:.0f}) | {r['ratio_vs_none']:.3f} "
-            f"| {r['peak_memory_mb']:.0f} | {'' if inference is None else f'{inference:.1f}'} |"
+            f"| {r['backend']} | {_network(r)} | {r.get('precision', 'float32')} "
+            f"| {r['conditioning']} | {r['placement']} "
+            f"| {r['step_ms']:.1f} ({low:.1f}–{high:.1f}) | {images:.1f} "
+            f"| {r['ratio_vs_none']:.3f} | {r['peak_memory_mb']:.0f} "
+            f"| {_number(r.get('gpu_peak_mb'), 0)} "
+            f"| {_number(r.get('inference_images_per_s'), 1)} |"
         )
     pipelines = [r for r in records if r.get("kind") == "pipeline"]
     if pipelines:
         lines += [
             "",
-            "| backend | pipeline batches/s | train-step batches/s | pipeline / step |",
-            "|---|---|---|---|",
+            "| backend | network | precision | pipeline batches/s | train-step batches/s "
+            "| pipeline / step |",
+            "|---|---|---|---|---|---|",
         ]
         for r in pipelines:
             ratio = r["pipeline_batches_per_s"] / r["step_batches_per_s"]
+            network = _network(r) if "spatial_dims" in r else "2-D unet"
             lines.append(
-                f"| {r['backend']} | {r['pipeline_batches_per_s']:.0f} "
-                f"| {r['step_batches_per_s']:.2f} | {ratio:.0f}× |"
+                f"| {r['backend']} | {network} | {r.get('precision', 'float32')} "
+                f"| {r['pipeline_batches_per_s']:.1f} | {r['step_batches_per_s']:.2f} "
+                f"| {ratio:.1f}× |"
             )
     for r in records:
         if r.get("kind") == "generate":

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from inside_keras.atomic import write_text
 from inside_keras.benchmark.report import machine_info
 from inside_keras.benchmark.settings import BACKENDS, BenchSettings
 from inside_keras.errors import InputError
@@ -23,16 +24,21 @@ def _log_stderr(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def run_backend(settings, log=_log_stderr):
-    """Measure every workload and the input pipeline with the loaded Keras backend.
+def run_backend(settings, log=_log_stderr, on_records=None):
+    """Measure every workload in every precision (each workload in all precisions before
+    the next workload), and the input pipeline at each workload's size, with the loaded
+    Keras backend.
 
     Args:
         settings: `settings.BenchSettings`.
         log: callable for progress lines.
+        on_records: optional callable given the records so far after each workload
+            and precision (a process stopped later keeps what it finished).
 
     Returns:
-        A list of records: one `train_step` record per workload and configuration, then
-        one `pipeline` record.
+        A list of records: per workload and precision, one `train_step` record per
+        configuration and one `pipeline` record (the pipeline's batches/s next to the
+        unconditioned network's train-step batches/s).
     """
     import keras
 
@@ -40,29 +46,35 @@ def run_backend(settings, log=_log_stderr):
     from inside_keras.benchmark.train_steps import measure_workload
 
     backend = keras.backend.backend()
-    records = []
+    records, pipelines = [], {}
     for workload in settings.workloads:
-        log(
-            f"[{backend}] {workload.spatial_dims}-D U-Net {workload.input_shape}, "
-            f"batch {workload.batch_size}"
-        )
-        records += measure_workload(workload, settings, backend, log)
-    planar = next((w for w in settings.workloads if w.spatial_dims == 2), settings.workloads[0])
-    reference = next(
-        r for r in records if r["spatial_dims"] == planar.spatial_dims and r["placement"] == "none"
-    )
-    records.append(
-        {
-            "kind": "pipeline",
-            "backend": backend,
-            "pipeline_batches_per_s": pipeline_batches_per_s(
-                planar, settings.pipeline_samples, settings.pipeline_epochs
-            ),
-            "step_batches_per_s": 1000.0 / reference["step_ms"],
-            "batch_size": planar.batch_size,
-            "input_shape": list(planar.input_shape),
-        }
-    )
+        for precision in settings.precisions:
+            log(f"[{backend}] {workload.label()}, {precision}")
+            steps = measure_workload(workload, settings, backend, precision, log)
+            if workload not in pipelines:
+                pipelines[workload] = pipeline_batches_per_s(
+                    workload,
+                    settings.pipeline_samples,
+                    settings.pipeline_epochs,
+                    settings.pipeline_megabytes,
+                )
+            reference = next(r for r in steps if r["conditioning"] == "none")
+            records += steps
+            records.append(
+                {
+                    "kind": "pipeline",
+                    "backend": backend,
+                    "architecture": workload.architecture,
+                    "precision": precision,
+                    "spatial_dims": workload.spatial_dims,
+                    "pipeline_batches_per_s": pipelines[workload],
+                    "step_batches_per_s": 1000.0 / reference["step_ms"],
+                    "batch_size": workload.batch_size,
+                    "input_shape": list(workload.input_shape),
+                }
+            )
+            if on_records is not None:
+                on_records(records)
     return records
 
 
@@ -78,7 +90,9 @@ def check_backends(backend):
 
 
 def _worker_environment(backend):
-    env = {**os.environ, "KERAS_BACKEND": backend}
+    # On a GPU, JAX would take 75 % of its memory at start; allocate as needed instead,
+    # so that other processes (and the other backend) can share the device.
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", **os.environ, "KERAS_BACKEND": backend}
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     return env
@@ -99,30 +113,47 @@ def _start_worker(backend, settings, folder):
     return subprocess.Popen(command, env=_worker_environment(backend)), records_path
 
 
-def _collect(backend, process, records_path):
-    returncode = process.wait()
+def _collect(backend, process, records_path, time_limit):
+    """`(records, stopped)`: the worker's records; `stopped` if it was stopped at
+    `time_limit` seconds (its records are those it finished by then)."""
+    try:
+        returncode = process.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        records = json.loads(records_path.read_text("utf-8")) if records_path.is_file() else []
+        return records, True
     if returncode != 0 or not records_path.is_file():
         raise RuntimeError(
             f"the {backend} benchmark process failed (exit code {returncode}); see its output above"
         )
-    return json.loads(records_path.read_text(encoding="utf-8"))
+    return json.loads(records_path.read_text(encoding="utf-8")), False
 
 
 def run_in_subprocesses(backends, settings, jobs=1):
-    """`run_backend` for each backend in its own interpreter, `jobs` at a time; records.
+    """`run_backend` for each backend in its own interpreter, `jobs` at a time.
 
     With `jobs > 1` the backends share the CPUs: ratios stay valid (each is measured
     within one process, configurations interleaved), absolute times do not compare.
+
+    Returns:
+        `(records, stopped)`: the records of every backend, and the backends stopped
+        at `settings.time_limit` (their records are those finished by then).
     """
-    records = {}
+    records, stopped = {}, []
     with tempfile.TemporaryDirectory(prefix="inside-keras-bench-") as folder:
         pending = list(backends)
         while pending:
             batch, pending = pending[:jobs], pending[jobs:]
-            started = [(b, *_start_worker(b, settings, folder)) for b in batch]
-            for backend, process, records_path in started:
-                records[backend] = _collect(backend, process, records_path)
-    return [record for backend in backends for record in records[backend]]
+            started = [(b, *_start_worker(b, settings, folder), time.monotonic()) for b in batch]
+            for backend, process, records_path, start in started:
+                limit = settings.time_limit
+                left = None if limit is None else max(limit - (time.monotonic() - start), 0.0)
+                records[backend], timed_out = _collect(backend, process, records_path, left)
+                if timed_out:
+                    _log_stderr(f"[{backend}] stopped at the time limit ({limit:.0f} s)")
+                    stopped.append(backend)
+    return [record for backend in backends for record in records[backend]], stopped
 
 
 def run_benchmarks(settings, backends, jobs=1, log=_log_stderr):
@@ -138,7 +169,7 @@ def run_benchmarks(settings, backends, jobs=1, log=_log_stderr):
 
     machine = machine_info()
     start = time.perf_counter()
-    records = run_in_subprocesses(backends, settings, jobs)
+    records, stopped = run_in_subprocesses(backends, settings, jobs)
     log("generate clevr-seg")
     records.append(
         {
@@ -150,14 +181,18 @@ def run_benchmarks(settings, backends, jobs=1, log=_log_stderr):
     )
     machine["load_average_end"] = machine_info().get("load_average")
     machine["backend_jobs"] = jobs
+    machine["stopped_at_time_limit"] = stopped
     machine["wall_seconds"] = round(time.perf_counter() - start, 1)
     return machine, records
 
 
 def _worker_main(settings_path, records_path):
     settings = BenchSettings.from_dict(json.loads(Path(settings_path).read_text("utf-8")))
-    records = run_backend(settings)
-    Path(records_path).write_text(json.dumps(records), encoding="utf-8")
+
+    def save(records):
+        write_text(records_path, json.dumps(records))
+
+    save(run_backend(settings, on_records=save))
     return 0
 
 

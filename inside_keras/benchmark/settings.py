@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass, field, replace
 
+from inside_keras.config import PRECISIONS
+
 #: `(conditioning, placement)` of each measured U-Net, the reference first.
 CONFIGURATIONS = (
     ("none", "none"),
@@ -13,6 +15,9 @@ CONFIGURATIONS = (
     ("inside", "all"),
 )
 
+#: A smoke run's subset: the reference, one layer at the bottleneck, one at all levels.
+QUICK_CONFIGURATIONS = (("none", "none"), ("inside", "bottleneck"), ("film", "all"))
+
 #: Backends `--backend` accepts (`all` runs each in turn).
 BACKENDS = ("jax", "torch", "tensorflow")
 
@@ -23,25 +28,43 @@ BACKENDS = ("jax", "torch", "tensorflow")
 JIT_COMPILE = {"jax": True, "tensorflow": True, "torch": False}
 
 
+#: Placements the encoder-decoder has (it is conditioned once, in its bottleneck).
+ENCODER_DECODER_PLACEMENTS = ("none", "bottleneck")
+
+
 @dataclass(frozen=True)
 class Workload:
-    """One U-Net size: input shape (without batch), batch size, depth, base filters.
+    """One network size: input shape (without batch), batch size, architecture.
 
     Args:
         input_shape: `(H, W, C)` or `(D, H, W, C)`.
         batch_size: samples per train step.
         depth: U-Net depth (poolings).
-        base_filters: filters of the first level.
+        base_filters: filters of the first U-Net level.
+        architecture: `"unet"`, or `"encoder_decoder"` (the paper's CLEVR-Seg network,
+            2-D; `depth` and `base_filters` do not apply).
     """
 
     input_shape: tuple
     batch_size: int
-    depth: int
-    base_filters: int
+    depth: int = 4
+    base_filters: int = 32
+    architecture: str = "unet"
 
     @property
     def spatial_dims(self):
         return len(self.input_shape) - 1
+
+    def label(self):
+        """Short name for logs and tables, e.g. `"2-D unet 128x128x1 b16"`."""
+        shape = "x".join(map(str, self.input_shape))
+        return f"{self.spatial_dims}-D {self.architecture} {shape} b{self.batch_size}"
+
+    def configurations(self, configurations):
+        """The `(conditioning, placement)` pairs of `configurations` this network has."""
+        if self.architecture == "encoder_decoder":
+            return tuple(c for c in configurations if c[1] in ENCODER_DECODER_PLACEMENTS)
+        return tuple(configurations)
 
 
 #: The measured workloads: a 2-D U-Net on 128x128 images and a 3-D one on 16x64x64 volumes.
@@ -55,6 +78,25 @@ TINY_WORKLOADS = (
     Workload((8, 8, 1), batch_size=2, depth=1, base_filters=2),
     Workload((4, 8, 8, 1), batch_size=1, depth=1, base_filters=2),
 )
+
+#: The paper's sizes, for a GPU: the CLEVR-Seg encoder-decoder (200x200x3, batch 32),
+#: the ACDC U-Net (128x128x1, depth 4, 32 filters, batch 16) and a 3-D U-Net
+#: (64x128x128x1, batch 2).
+GPU_WORKLOADS = (
+    Workload((200, 200, 3), batch_size=32, architecture="encoder_decoder"),
+    Workload((128, 128, 1), batch_size=16, depth=4, base_filters=32),
+    Workload((64, 128, 128, 1), batch_size=2, depth=4, base_filters=32),
+)
+
+#: The GPU workloads' networks at tiny sizes: the same code path on a CPU in seconds.
+GPU_QUICK_WORKLOADS = (
+    Workload((16, 16, 3), batch_size=2, architecture="encoder_decoder"),
+    Workload((16, 16, 1), batch_size=2, depth=2, base_filters=4),
+    Workload((4, 16, 16, 1), batch_size=1, depth=2, base_filters=4),
+)
+
+#: Suites `inside-keras bench --suite` runs.
+SUITES = ("cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -73,6 +115,11 @@ class BenchSettings:
         generate_size: their side in pixels.
         condition_dim: length of the condition vector.
         jit_compile: `jit_compile` of the train step; None takes `JIT_COMPILE`.
+        precisions: `training.precision` values each workload is measured in.
+        pipeline_megabytes: largest synthetic array set the pipeline is timed on
+            (fewer samples for large workloads, at least two batches).
+        time_limit: seconds a backend's process may run; it is stopped after that and
+            the workloads it finished are kept (None: no limit).
     """
 
     workloads: tuple = FULL_WORKLOADS
@@ -86,6 +133,9 @@ class BenchSettings:
     condition_dim: int = 4
     jit_compile: bool | None = None
     configurations: tuple = field(default=CONFIGURATIONS)
+    precisions: tuple = ("float32",)
+    pipeline_megabytes: int = 512
+    time_limit: float | None = None
 
     def __post_init__(self):
         for name in ("warmup", "inference_steps"):
@@ -94,6 +144,13 @@ class BenchSettings:
         for name in ("steps", "pipeline_samples", "pipeline_epochs", "generate_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        unknown = [p for p in self.precisions if p not in PRECISIONS]
+        if unknown or not self.precisions:
+            raise ValueError(
+                f"`precisions` must be a non-empty subset of {PRECISIONS}, got {self.precisions!r}."
+            )
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"`time_limit` must be > 0 seconds, got {self.time_limit}.")
         if self.configurations[0] != ("none", "none"):
             raise ValueError(
                 "the first configuration must be the reference ('none', 'none'), got "
@@ -114,6 +171,7 @@ class BenchSettings:
             Workload(**{**w, "input_shape": tuple(w["input_shape"])}) for w in values["workloads"]
         )
         values["configurations"] = tuple(tuple(c) for c in values["configurations"])
+        values["precisions"] = tuple(values["precisions"])
         return cls(**values)
 
 
@@ -129,6 +187,35 @@ def quick_settings(settings=None):
         pipeline_epochs=2,
         generate_images=5,
     )
+
+
+def gpu_settings(quick=False):
+    """The GPU suite: the paper's sizes in float32 and mixed bfloat16, no inference
+    timing; `quick`: the same networks at tiny sizes with few steps (a CPU smoke run)."""
+    settings = BenchSettings(
+        workloads=GPU_WORKLOADS,
+        warmup=2,
+        steps=10,
+        inference_steps=0,
+        precisions=("float32", "mixed_bfloat16"),
+    )
+    if quick:
+        settings = replace(
+            quick_settings(settings),
+            workloads=GPU_QUICK_WORKLOADS,
+            inference_steps=0,
+            generate_images=2,
+            generate_size=64,
+            configurations=QUICK_CONFIGURATIONS,
+        )
+    return settings
+
+
+def suite_settings(suite, quick=False):
+    """`BenchSettings` of a suite in `SUITES` (`quick`: a smoke run of it)."""
+    if suite == "gpu":
+        return gpu_settings(quick)
+    return quick_settings() if quick else BenchSettings()
 
 
 def tiny_settings(configurations=CONFIGURATIONS):

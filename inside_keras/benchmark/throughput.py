@@ -9,9 +9,9 @@ from inside_keras.data.batching import ConditionedBatches, augmentation_for
 
 
 def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
-    """A synthetic prepared CLEVR-Seg set (see `inside_keras.data.prepared`) in memory.
+    """A synthetic prepared CLEVR-Seg-like set (see `inside_keras.data.prepared`) in memory.
 
-    Images of the 2-D workload's shape in [0, 1], binary masks, one-hot coordinate
+    Images of the workload's shape in [0, 1], binary masks, one-hot coordinate
     conditions and the `condition` type array that flips need.
     """
     rng = np.random.default_rng(seed)
@@ -24,15 +24,25 @@ def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
     }
 
 
-def pipeline_batches_per_s(workload, samples, epochs):
+def pipeline_samples(workload, samples, megabytes):
+    """`samples`, fewer if their images and masks would take more than `megabytes`
+    (at least two batches)."""
+    pixels = int(np.prod(workload.input_shape[:-1]))
+    sample_bytes = 4 * pixels * (workload.input_shape[-1] + 1)
+    fitting = megabytes * 2**20 // sample_bytes
+    return int(max(2 * workload.batch_size, min(samples, fitting)))
+
+
+def pipeline_batches_per_s(workload, samples, epochs, megabytes=512):
     """Batches per second of `ConditionedBatches` (shuffled, both flips) over its epochs.
 
     Args:
-        workload: the 2-D `settings.Workload` (image shape and batch size).
-        samples: samples in the array set.
+        workload: the `settings.Workload` (image shape and batch size).
+        samples: samples in the array set (fewer, see `pipeline_samples`).
         epochs: timed passes; the median pass's rate is returned.
+        megabytes: largest array set.
     """
-    arrays = prepared_like_arrays(workload, samples)
+    arrays = prepared_like_arrays(workload, pipeline_samples(workload, samples, megabytes))
     batches = ConditionedBatches(
         arrays,
         batch_size=workload.batch_size,

@@ -1,4 +1,4 @@
-"""Train-step and inference timing of U-Nets with each conditioning configuration.
+"""Train-step and inference timing of networks with each conditioning configuration.
 
 All configurations of one workload live in one process; after their warm-up they
 are timed round-robin (`timing.interleaved_times`), one train step of each per
@@ -10,10 +10,13 @@ Python float.
 import keras
 import numpy as np
 
+from inside_keras.benchmark.gpu_memory import gpu_name, gpu_peak_memory, process_peak_mb
 from inside_keras.benchmark.memory import PeakMemory
 from inside_keras.benchmark.timing import interleaved_times, paired_ratios
-from inside_keras.models import unet
+from inside_keras.config import ModelConfig
 from inside_keras.progress import progress
+from inside_keras.training import build_model as build_network
+from inside_keras.training import precision_optimizer
 
 
 def synthetic_batch(workload, condition_dim, seed=0):
@@ -30,33 +33,34 @@ def synthetic_batch(workload, condition_dim, seed=0):
     return inputs, mask
 
 
-def build_model(workload, conditioning, placement, condition_dim, jit_compile):
-    """A compiled U-Net (Adam, binary cross-entropy) for one configuration."""
-    model = unet(
-        workload.input_shape,
-        1,
-        condition_dim,
-        depth=workload.depth,
-        base_filters=workload.base_filters,
+def build_model(workload, conditioning, placement, condition_dim, jit_compile, precision):
+    """A compiled network (Adam, binary cross-entropy) for one configuration, built
+    and compiled as `train` does under `training.precision` = `precision`."""
+    model_config = ModelConfig(
+        architecture=workload.architecture,
         conditioning=conditioning,
         placement=placement,
-        name=f"unet_{conditioning}_{placement}",
+        depth=workload.depth,
+        base_filters=workload.base_filters,
     )
+    model = build_network(model_config, workload.input_shape, condition_dim, 1, precision)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=precision_optimizer(keras.optimizers.Adam(1e-3), precision),
         loss="binary_crossentropy",
         jit_compile=jit_compile,
     )
     return model
 
 
-def measure_workload(workload, settings, backend, log=print):
-    """Train-step time, ratio to the unconditioned U-Net, peak memory and inference speed.
+def measure_workload(workload, settings, backend, precision="float32", log=print):
+    """Train-step time, ratio to the unconditioned network, peak memory (resident, and
+    on the GPU where the backend uses one) and inference speed.
 
     Args:
         workload: a `settings.Workload`.
         settings: `settings.BenchSettings`.
         backend: the Keras backend in use (recorded, and picks `jit_compile`).
+        precision: the `training.precision` the networks are built in.
         log: callable for progress lines.
 
     Returns:
@@ -64,24 +68,32 @@ def measure_workload(workload, settings, backend, log=print):
     """
     inputs, mask = synthetic_batch(workload, settings.condition_dim)
     jit = settings.jit_for(backend)
+    configurations = workload.configurations(settings.configurations)
+    gpu = gpu_name(backend)
     models = []
-    label = f"[{backend}] {workload.spatial_dims}-D"
+    label = f"[{backend}] {workload.label()} {precision}"
     with progress(f"{label} build and compile") as update:
-        for conditioning, placement in settings.configurations:
+        for conditioning, placement in configurations:
             keras.utils.set_random_seed(0)
-            model = build_model(workload, conditioning, placement, settings.condition_dim, jit)
+            model = build_model(
+                workload, conditioning, placement, settings.condition_dim, jit, precision
+            )
             float(model.train_on_batch(inputs, mask))  # builds and compiles
             models.append(model)
-            update(len(models), len(settings.configurations))
+            update(len(models), len(configurations))
     for _ in range(settings.warmup):
         for model in models:
             float(model.train_on_batch(inputs, mask))
-    peaks = []
+    peaks, gpu_peaks = [], []
     for model in models:
         with PeakMemory() as memory:
             float(model.train_on_batch(inputs, mask))
         peaks.append(memory.peak_mb)
-    log(f"  {workload.spatial_dims}-D: compiled and warmed up; timing {settings.steps} rounds")
+        if gpu is not None:
+            with gpu_peak_memory(backend) as gpu_memory:
+                float(model.train_on_batch(inputs, mask))
+            gpu_peaks.append(gpu_memory.peak_mb)
+    log(f"  {label}: compiled and warmed up; timing {settings.steps} rounds")
     with progress(f"{label} timing rounds") as update:
         train_times = interleaved_times(
             [_train_task(model, inputs, mask) for model in models], settings.steps, update
@@ -95,15 +107,19 @@ def measure_workload(workload, settings, backend, log=print):
             [_predict_task(model, inputs) for model in models], settings.inference_steps
         )
     records = []
-    for k, (conditioning, placement) in enumerate(settings.configurations):
+    for k, (conditioning, placement) in enumerate(configurations):
         step = np.median(train_times[:, k])
         record = {
             "kind": "train_step",
             "backend": backend,
+            "device": gpu or "cpu",
+            "architecture": workload.architecture,
+            "precision": precision,
             "spatial_dims": workload.spatial_dims,
             "conditioning": conditioning,
             "placement": placement,
             "step_ms": 1000 * float(step),
+            "images_per_s": workload.batch_size / float(step),
             "step_ms_quartiles": [
                 1000 * float(q) for q in np.percentile(train_times[:, k], [25, 75])
             ],
@@ -116,6 +132,10 @@ def measure_workload(workload, settings, backend, log=print):
             "depth": workload.depth,
             "base_filters": workload.base_filters,
         }
+        if gpu is not None:
+            record["gpu_peak_mb"] = float(gpu_peaks[k])
+            if (high_water := process_peak_mb(backend)) is not None:
+                record["gpu_process_peak_mb"] = high_water
         if inference is not None:
             record["inference_images_per_s"] = workload.batch_size / float(
                 np.median(inference[:, k])

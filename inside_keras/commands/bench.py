@@ -1,4 +1,5 @@
-"""`inside-keras bench [--backend jax|torch|tensorflow|all] [--json FILE] [--quick]`.
+"""`inside-keras bench [--suite cpu|gpu] [--backend jax|torch|tensorflow|all] [--json FILE]
+[--quick] [--time-limit SECONDS]`.
 
 Cheap to import: the benchmark modules are imported when the command runs.
 """
@@ -15,7 +16,10 @@ def register(subparsers):
         "Time train steps of a 2-D and a 3-D U-Net with no conditioning, FiLM, Guide Me and "
         "INSIDE at the bottleneck and at all levels (configurations interleaved step by "
         "step, medians after warm-up), their peak memory and inference speed, the input "
-        "pipeline and the synthetic data generator. One subprocess per backend."
+        "pipeline and the synthetic data generator. One subprocess per backend. "
+        "--suite gpu: the paper's sizes (encoder-decoder 200x200x3 batch 32, U-Net "
+        "128x128x1 depth 4 / 32 filters batch 16, 3-D U-Net 64x128x128x1 batch 2) in "
+        "float32 and mixed bfloat16, with peak GPU memory."
     )
     parser = subparsers.add_parser(
         "bench", help="Measure speed and memory.", description=description
@@ -24,6 +28,12 @@ def register(subparsers):
         "--backend",
         default="all",
         help="jax, torch, tensorflow or all (default: all, one after the other)",
+    )
+    parser.add_argument(
+        "--suite",
+        default="cpu",
+        help="cpu: small U-Nets sized for a CPU (default); gpu: the paper's sizes, float32 "
+        "and mixed bfloat16 (with --quick: the same networks at tiny sizes)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
     parser.add_argument(
@@ -39,14 +49,26 @@ def register(subparsers):
     )
     parser.add_argument("--warmup", type=int, help="untimed steps per model after compiling")
     add_overwrite_argument(parser)
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop each backend's process after SECONDS and keep the workloads it finished",
+    )
     parser.set_defaults(func=run)
 
 
 def settings_from_args(args):
     """`BenchSettings` from the parsed arguments; bad counts are an `InputError`."""
-    from inside_keras.benchmark.settings import BenchSettings, quick_settings
+    from inside_keras.benchmark.settings import SUITES, suite_settings
+    from inside_keras.config import check_choice
 
-    settings = quick_settings() if args.quick else BenchSettings()
+    check_choice(args.suite, SUITES, "--suite")
+    settings = suite_settings(args.suite, args.quick)
+    if args.time_limit is not None:
+        if not args.time_limit > 0:
+            raise InputError(f"must be above 0 seconds, got {args.time_limit}", "--time-limit")
+        settings = replace(settings, time_limit=args.time_limit)
     for name, low in (("steps", 1), ("warmup", 0)):
         value = getattr(args, name)
         if value is not None:
@@ -73,6 +95,11 @@ def run(args):
         print(f"inside-keras bench: {error}", file=sys.stderr)
         return 1
     print(format_table(records))
+    if machine["stopped_at_time_limit"]:
+        print(
+            f"\nstopped at the time limit: {', '.join(machine['stopped_at_time_limit'])} "
+            "(the workloads they finished are above)"
+        )
     print(
         f"\n{machine['cpu']}, {machine['cpu_count']} CPUs; load average "
         f"{machine.get('load_average')} at start, {machine.get('load_average_end')} at end; "

@@ -38,8 +38,13 @@ def _source_checkout():
 
 
 def job_environment(threads):
-    """Environment of one training job limited to `threads` CPU threads on any backend."""
-    env = dict(os.environ)
+    """Environment of one training job limited to `threads` CPU threads on any backend.
+
+    On a GPU, JAX would take 75 % of the device's memory in each job at start (the
+    second job would run out of memory); the jobs allocate as they need instead
+    (`XLA_PYTHON_CLIENT_PREALLOCATE=false` unless set).
+    """
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", **os.environ}
     env.update(thread_limits(threads, env.get("XLA_FLAGS")))
     checkout = _source_checkout()
     if checkout is not None:
