@@ -120,7 +120,8 @@ for entry in "${BENCH_LIMITS[@]}"; do
     backend="${entry%%:*}" limit="${entry##*:}"
     available=$(($(left) - 60))
     [ "$limit" -gt "$available" ] && limit=$available
-    run_step "bench-$backend" $((limit + 30)) "$PYTHON" -m inside_keras bench --suite gpu \
+    run_step "bench-$backend" $((limit + 30)) env KERAS_BACKEND="$backend" \
+        "$PYTHON" -m inside_keras bench --suite gpu \
         "${BENCH[@]}" --backend "$backend" --time-limit "$((limit > 1 ? limit : 1))" \
         --json "$OUT/bench-$backend.json"
 done
