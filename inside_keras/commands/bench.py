@@ -4,6 +4,7 @@
 Cheap to import: the benchmark modules are imported when the command runs.
 """
 
+import os
 import sys
 from dataclasses import replace
 
@@ -89,6 +90,10 @@ def run(args):
     settings = settings_from_args(args)
     if args.jobs < 1:
         raise InputError(f"must be at least 1, got {args.jobs}", "--jobs")
+    # Each backend is timed in its own process; this one times the input pipeline and
+    # imports Keras for it, under a backend that is installed (Keras's default,
+    # TensorFlow, may not be).
+    os.environ.setdefault("KERAS_BACKEND", backends[0])
     try:
         machine, records = run_benchmarks(settings, backends, args.jobs)
     except RuntimeError as error:
