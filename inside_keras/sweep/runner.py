@@ -3,7 +3,8 @@
 `run_sweep(spec, options)`:
 
 1. prepares the data (generating it first if the spec says so) and loads it once;
-2. connects to Ray (`options.address`, else `RAY_ADDRESS`, else a local Ray) with a
+2. connects to Ray (`options.address`, else `RAY_ADDRESS`, else a Ray of its own started
+   on this machine: `address="local"`, never a cluster `ray start` left recorded here) with a
    job `runtime_env` carrying the Keras backend, the GPU memory settings (JAX
    without preallocation, TensorFlow with memory growth, so trials can share a GPU)
    and per-trial thread limits to every worker;
@@ -39,7 +40,8 @@ class SweepOptions:
         out_dir: folder for the outputs (and generated data).
         storage: Tune storage path (a shared folder or `s3://`, `gs://` URI for a
             multi-node cluster); None: `<out_dir>/ray_results`.
-        address: Ray cluster address; None: `RAY_ADDRESS`, else a local Ray.
+        address: Ray cluster address (`auto`: the cluster running on this machine);
+            None: `RAY_ADDRESS`, else a local Ray of the sweep's own.
         resume: continue the interrupted sweep found in the storage path.
         verbose: Tune's console output level (0 silent, 1 status, 2 trial results).
     """
@@ -238,6 +240,13 @@ def check_fingerprint(out_dir, value, resume):
     write_json(path, {"fingerprint": value})
 
 
+def ray_address(options):
+    """The address `ray.init` is given: `options.address`, else `RAY_ADDRESS`, else
+    `"local"` (a new local Ray: `ray.init()` without an address would attach to any
+    cluster recorded on the machine, even one that has stopped)."""
+    return options.address or os.environ.get("RAY_ADDRESS") or "local"
+
+
 def run_sweep(spec, options, trial_callbacks=()):
     """Run (or resume) the sweep `spec`; see the module docstring.
 
@@ -275,16 +284,22 @@ def run_sweep(spec, options, trial_callbacks=()):
     from inside_keras.sweep.trainable import train_trial
 
     env = worker_environment(keras.backend.backend(), spec.resources)
+    address = ray_address(options)
+    if address == "local" and options.verbose:
+        print(
+            "starting a local Ray for this sweep (--address auto uses the cluster running "
+            "on this machine; --address HOST:PORT another)",
+            flush=True,
+        )
     try:
         ray.init(
-            address=options.address,
+            address=address,
             runtime_env={"env_vars": env},
             include_dashboard=False,
             log_to_driver=options.verbose > 1,
             logging_level=logging.INFO if options.verbose > 1 else logging.WARNING,
         )
     except ConnectionError as error:
-        address = options.address or os.environ.get("RAY_ADDRESS", "auto")
         raise InputError(
             f"cannot connect to a Ray cluster at {address}: {error}", "--address"
         ) from None
