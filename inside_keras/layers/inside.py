@@ -7,6 +7,24 @@ from inside_keras.layers.base import ConditioningLayer, expand_to_features
 from inside_keras.layers.kernels import KERNELS, axis_profile, check_kernel, separable_attention
 
 
+class WidthPenalty(keras.regularizers.Regularizer):
+    """`l2 * sum(w ** 2)` of the predicted width logits, summed in float32.
+
+    Keras's `L2` sums in the layer's compute dtype; under `mixed_bfloat16` its bfloat16
+    sum cannot be added to the float32 loss on TensorFlow. Built from INSIDE's
+    `sigma_penalty`, never serialised on its own.
+    """
+
+    def __init__(self, l2):
+        self.l2 = float(l2)
+
+    def __call__(self, x):
+        return self.l2 * ops.sum(ops.square(ops.cast(x, "float32")))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
 @keras.saving.register_keras_serializable(package="inside_keras")
 class INSIDE(ConditioningLayer):
     """INstance modulation with SpatIal DEpendency (INSIDE).
@@ -116,7 +134,7 @@ class INSIDE(ConditioningLayer):
         num_axes = len(self.spatial_shape)
         self.maps = 1 if self.shared_attention else self.channels
         widths = self.maps if self.isotropic else num_axes * self.maps
-        penalty = keras.regularizers.L2(self.sigma_penalty) if self.sigma_penalty else None
+        penalty = WidthPenalty(self.sigma_penalty) if self.sigma_penalty else None
         self.affine_head = keras.layers.Dense(
             2 * self.channels + num_axes * self.maps, name="affine_head", dtype=self.dtype_policy
         )
