@@ -133,3 +133,23 @@ def test_volumes_prepare_train_evaluate_predict(tmp_path):
     source = nib.load(root / "labels" / volume.name.replace("_pred", ""))
     written = nib.load(volume)
     assert written.shape == source.shape and np.allclose(written.affine, source.affine)
+
+    # New cases, images and conditions only, prepared as the dataset was.
+    new = tmp_path / "new"
+    new.mkdir()
+    for channel in (0, 1):
+        name = f"v5_000{channel}.nii.gz"
+        (new / name).write_bytes((root / "images" / name).read_bytes())
+    (tmp_path / "new.csv").write_text("id,phase\nv5,ES\n")
+    args = ["predict", "--model", str(model), "--data", str(data), "--images", str(new)]
+    args += ["--conditions", str(tmp_path / "new.csv"), "--out", str(tmp_path / "new_pred")]
+    predicted = _run(*args)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    written = nib.load(tmp_path / "new_pred" / "v5_pred.nii.gz")
+    source = nib.load(root / "labels" / "v5.nii.gz")
+    assert written.shape == source.shape and np.allclose(written.affine, source.affine)
+    (tmp_path / "new.csv").write_text("id,phase\nv5,XX\n")
+    refused = _run(*args[:-1], str(tmp_path / "refused"))
+    assert (
+        refused.returncode == 2 and "case 'v5', column 'phase': unknown category" in refused.stderr
+    )

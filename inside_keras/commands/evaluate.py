@@ -59,6 +59,16 @@ def register_predict(subparsers):
     _common_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--limit", type=int, default=None, help="first LIMIT samples only")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="new cases (no label maps), prepared as --data was (a prepare folder dataset): "
+        "predictions written on each image's own grid, NIfTI or PNG of class ids",
+    )
+    parser.add_argument(
+        "--conditions", type=Path, metavar="FILE.csv", help="with --images: their conditions"
+    )
     add_overwrite_argument(parser)
     parser.set_defaults(func=predict)
 
@@ -86,11 +96,21 @@ def _load_task(args):
     return model, task_of(model)
 
 
+def _new_cases(args):
+    """The new cases of `predict --images`, prepared as the `--data` dataset was."""
+    from inside_keras.data.folder.prepare import prepare_new_cases
+    from inside_keras.data.prepared import load_metadata
+
+    if args.conditions is None:
+        raise InputError("--images needs --conditions (a CSV with their conditions)", "--images")
+    return prepare_new_cases(args.images, args.conditions, load_metadata(args.data))
+
+
 def _model_and_samples(args):
     """`(model, task, arrays)`: the samples are read (and checked) before the model."""
     from inside_keras.evaluation.predict import check_inputs
 
-    arrays = _samples(args)
+    arrays = _new_cases(args) if getattr(args, "images", None) else _samples(args)
     model, task = _load_task(args)
     check_inputs(model, arrays, args.data)
     return model, task, arrays
@@ -132,6 +152,7 @@ def evaluate(args):
 
 def predict(args):
     import numpy as np
+    from PIL import Image
 
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.evaluation.source_grid import has_geometry, to_source_grid, write_nifti
@@ -151,6 +172,13 @@ def predict(args):
             path = names.path(name, "_pred.nii.gz", i)
             write_nifti(to_source_grid(labels[i], arrays, i), arrays["affine"][i], path)
         print(f"wrote {len(labels)} label volumes on their source grids to {args.out}")
+        return 0
+    if args.images is not None:  # new 2-D images: class ids at each image's own size
+        for i, name in enumerate(arrays["name"]):
+            height, width = (int(n) for n in arrays["source_shape"][i])
+            mask = Image.fromarray(labels[i]).resize((width, height), Image.Resampling.NEAREST)
+            _save_png(np.asarray(mask), names.path(name, "_pred.png", i))
+        print(f"wrote {len(labels)} label maps (class ids) at the images' sizes to {args.out}")
         return 0
     maps = attention_maps(model, arrays)
     scale = 255 // max(task.foreground)

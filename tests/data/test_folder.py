@@ -231,3 +231,33 @@ def test_dims_3_needs_volumes_and_three_sides(tmp_path):
     assert run.returncode == 2 and "--dims 3 needs 3-D volumes" in run.stderr
     run = _run(*args, "--size", "4", "4")
     assert run.returncode == 2 and "--size: must be 3 positive sides D H W" in run.stderr
+
+
+def test_new_images_are_predicted_at_their_own_size(tmp_path):
+    """2-D: a model trained on a prepared folder predicts new PNGs given only their
+    conditions; the label maps come back at each image's own size."""
+    root = rgb_folder(tmp_path / "train")
+    data = tmp_path / "prepared.npz"
+    prepared = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "conditions.csv"), "--out", str(data), "--size", "16", "16",
+        "--condition-columns", "side",
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data: {{path: {data}}}\nmodel: {{architecture: encoder_decoder, conditioning: film}}\n"
+        f"training: {{epochs: 1, batch_size: 4}}\noutput: {{dir: {tmp_path / 'run'}}}\n"
+    )
+    assert _run("train", "--config", str(config), "--quiet").returncode == 0
+    new = tmp_path / "new"
+    new.mkdir()
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(new / "n1.png")
+    table = _write_table(tmp_path / "new.csv", ["id", "side", "age"], [["n1", "left", 7]])
+    run = _run(
+        "predict", "--model", str(tmp_path / "run" / "model.keras"), "--data", str(data),
+        "--images", str(new), "--conditions", str(table), "--out", str(tmp_path / "pred"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    mask = np.asarray(Image.open(tmp_path / "pred" / "n1_pred.png"))
+    assert mask.shape == (30, 40) and set(np.unique(mask)) <= {0, 1}

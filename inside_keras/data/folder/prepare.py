@@ -18,6 +18,7 @@ more classes give `y` uint8 `(N, H, W)` class ids. Besides `x`, `y`, `z`, `split
 condition encoding, the class names and the options.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,24 @@ class FolderOptions:
     class_names: dict | None = None
     dims: int = 2
     spacing: tuple | None = None
+
+    def to_dict(self):
+        """The options as JSON-able values (kept in the prepared data's metadata)."""
+        values = dataclasses.asdict(self)
+        if self.class_names is not None:
+            values["class_names"] = {str(key): name for key, name in self.class_names.items()}
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        """The options `to_dict` wrote."""
+        values = dict(values)
+        for key in ("condition_columns", "size", "spacing"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        if values.get("class_names") is not None:
+            values["class_names"] = {int(k): name for k, name in values["class_names"].items()}
+        return cls(**values)
 
     def __post_init__(self):
         from inside_keras.config import check_choice
@@ -154,6 +173,14 @@ def _splits(cases, rows, options, source):
     return {case: by_group[group] for case, group in groups.items()}
 
 
+def _check_rows(cases, rows, options, table):
+    missing = [case.case_id for case in cases if case.case_id not in rows]
+    if missing:
+        raise InputError(
+            f"no row for the cases {missing[:5]} (column {options.id_column!r})", table
+        )
+
+
 def _check_columns(columns, options, source):
     for flag, name in (
         ("--split-column", options.split_column),
@@ -188,16 +215,24 @@ def prepare_folder(images, labels, table, options, progress=None):
     columns, rows = read_table(table, options.id_column)
     names = _check_columns(columns, options, table)
     cases = find_cases(images, labels)
-    missing = [case.case_id for case in cases if case.case_id not in rows]
-    if missing:
-        raise InputError(
-            f"no row for the cases {missing[:5]} (column {options.id_column!r})", table
-        )
+    _check_rows(cases, rows, options, table)
     used = {case.case_id: rows[case.case_id] for case in cases}
     splits = _splits(list(used), used, options, table)
     training = [case for case, split in splits.items() if split == "train"]
     encoding = ConditionEncoding.fit(used, names, training, source=table)
 
+    samples, is_volume = _case_samples(cases, rows, encoding, options, table, progress)
+    for sample in samples:
+        sample["split"] = splits[sample["case"]]
+    shapes = {sample["x"].shape[:-1] for sample in samples}
+    if len(shapes) > 1:
+        raise InputError(f"samples have different sizes {sorted(shapes)[:4]}; give --size", images)
+    return _result(samples, encoding, options, is_volume)
+
+
+def _case_samples(cases, rows, encoding, options, table, progress=None):
+    """`(samples, is_volume)`: each case read, checked against the first one, cut into
+    its samples (dicts of per-sample values, `y` only for cases with a label map)."""
     samples, channels, is_volume = [], None, None
     for done, case in enumerate(cases, start=1):
         loaded = read_case(case)
@@ -214,14 +249,49 @@ def prepare_folder(images, labels, table, options, progress=None):
             raise InputError("--dims 3 needs 3-D volumes (NIfTI); this is 2-D", case.images[0])
         z = encoding.encode(case.case_id, rows[case.case_id], source=table)
         cut = _volume_sample if options.dims == 3 else _plane_samples
-        for sample in cut(case.case_id, loaded, z, options):
-            samples.append({**sample, "split": splits[case.case_id], "case": case.case_id})
+        samples.extend(
+            {**sample, "case": case.case_id} for sample in cut(case.case_id, loaded, z, options)
+        )
         if progress is not None:
             progress(done, len(cases))
-    shapes = {sample["x"].shape[:-1] for sample in samples}
-    if len(shapes) > 1:
-        raise InputError(f"samples have different sizes {sorted(shapes)[:4]}; give --size", images)
-    return _result(samples, encoding, options, is_volume)
+    return samples, is_volume
+
+
+def prepare_new_cases(images, table, metadata, progress=None):
+    """Prepare new cases, without label maps, exactly as a prepared dataset was.
+
+    Args:
+        images: the folder of the new cases' images.
+        table: their condition table (the columns the dataset was prepared with).
+        metadata: the prepared dataset's metadata (`load_metadata`), written by
+            `prepare_folder`: its options and condition encoding are applied unchanged.
+        progress: optional callable `progress(done, total)`.
+
+    Returns:
+        The arrays of the new samples (`x`, `z`, `name`, `case` and the geometry the
+        predictions are put back with), without `y` and `split`.
+
+    Raises:
+        InputError: a dataset not prepared by `prepare folder`, a case without a row, a
+            missing value or an unknown category (naming the case and the column).
+    """
+    import json
+
+    if metadata.get("source") != "folder" or "options" not in metadata:
+        raise InputError("new cases can be prepared only like a `prepare folder` dataset", "--data")
+    options = FolderOptions.from_dict(metadata["options"])
+    if metadata.get("volumes") and options.dims == 2:
+        raise InputError(
+            "predictions for new volumes cut into slices cannot be put back on their grid; "
+            "prepare the dataset with --dims 3 to predict new volumes",
+            "--data",
+        )
+    encoding = ConditionEncoding.from_json(json.dumps(metadata["conditions"]["encoding"]))
+    _, rows = read_table(table, options.id_column)
+    cases = find_cases(images)
+    _check_rows(cases, rows, options, table)
+    samples, _ = _case_samples(cases, rows, encoding, options, table, progress)
+    return {key: np.stack([sample[key] for sample in samples]) for key in samples[0] if key != "y"}
 
 
 def _plane_samples(case_id, loaded, z, options):
@@ -232,14 +302,18 @@ def _plane_samples(case_id, loaded, z, options):
     for k in range(depth):
         position = k / (depth - 1) if depth > 1 else 0.0
         extra = [position] if volume and options.slice_position else []
-        yield {
+        sample = {
             "x": _resized(image[:, :, k] if volume else image, options.size, order=1),
-            "y": _resized(loaded.label[:, :, k] if volume else loaded.label, options.size, 0),
             "z": np.concatenate([z, np.float32(extra)]),
             "name": f"{case_id}_slice{k}" if volume else case_id,
             "slice_index": k,
             "slice_position": position,
+            "source_shape": np.int32(image.shape[:2]),
         }
+        if loaded.label is not None:
+            label = loaded.label[:, :, k] if volume else loaded.label
+            sample["y"] = _resized(label, options.size, order=0)
+        yield sample
 
 
 def _volume_sample(case_id, loaded, z, options):
@@ -247,18 +321,15 @@ def _volume_sample(case_id, loaded, z, options):
     resampled to `options.spacing`, centre cropped or padded to `options.size`, with the
     geometry that puts a prediction back on the source grid."""
     image = np.moveaxis(_normalised(loaded.image, options.normalise), 2, 0)
-    label = np.moveaxis(loaded.label, 2, 0)
-    source_shape = label.shape
+    source_shape = image.shape[:3]
     source_spacing = (loaded.spacing[2], loaded.spacing[0], loaded.spacing[1])
     spacing = tuple(options.spacing or source_spacing)
     image = resample(image, source_spacing, spacing, order=1)
-    label = resample(label, source_spacing, spacing, order=0)
     resampled_shape = image.shape[:3]
     size = tuple(options.size or resampled_shape)
     start = centred_start(resampled_shape, size)
-    yield {
+    sample = {
         "x": window(image, start, size, fill=0.0),
-        "y": window(label, start, size, fill=0),
         "z": z,
         "name": case_id,
         "source_shape": np.int32(source_shape),
@@ -268,6 +339,10 @@ def _volume_sample(case_id, loaded, z, options):
         "resampled_shape": np.int32(resampled_shape),
         "offset": np.int32(start),
     }
+    if loaded.label is not None:
+        label = resample(np.moveaxis(loaded.label, 2, 0), source_spacing, spacing, order=0)
+        sample["y"] = window(label, start, size, fill=0)
+    yield sample
 
 
 def _result(samples, encoding, options, is_volume):
@@ -304,6 +379,7 @@ def _result(samples, encoding, options, is_volume):
         "normalise": options.normalise,
         "volumes": bool(is_volume),
         "dims": options.dims,
+        "options": options.to_dict(),
     }
     return FolderResult(arrays=arrays, metadata=metadata)
 
