@@ -324,11 +324,13 @@ def check_same_config(out_dir, config):
         raise InputError("nothing to resume: no config.yaml from an earlier run", out_dir)
     saved = read_yaml_mapping(saved_path)
     current = config_to_dict(config)
+    missing = object()
     changed = sorted(
         f"{section}.{key}"
         for section in current
         for key in current[section]
-        if (saved.get(section) or {}).get(key) != current[section][key]
+        if _saved_value(saved, section, key, getattr(config, section), missing)
+        != current[section][key]
     )
     if changed:
         raise InputError(
@@ -336,6 +338,18 @@ def check_same_config(out_dir, config):
             "continue it with its own config, or choose a new output folder",
             saved_path,
         )
+
+
+def _saved_value(saved, section, key, current_section, missing):
+    """The saved config's `section.key`; a key the run's package version did not have
+    yet counts as its default (a run saved before `training.precision` existed)."""
+    value = (saved.get(section) or {}).get(key, missing)
+    if value is not missing:
+        return value
+    field = next(f for f in dataclasses.fields(current_section) if f.name == key)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return missing
 
 
 def _truncate_log(log_path, epochs):

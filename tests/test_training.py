@@ -147,3 +147,19 @@ def test_unknown_config_key_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["train", "--config", str(config)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown key(s) ['warmup']" in err[0] and "bad.yaml" in err[0]
+
+
+def test_resume_takes_a_key_the_saved_config_lacks_as_its_default(finished_run, tmp_path):
+    """A run saved by a version without `training.precision` still resumes."""
+    import shutil
+
+    import yaml
+
+    config, out = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    saved = yaml.safe_load((copy / "config.yaml").read_text())
+    del saved["training"]["precision"]
+    saved["output"]["dir"] = str(copy)
+    (copy / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert main(["train", "--config", str(config), "--out", str(copy), "--resume"]) == 0
