@@ -125,6 +125,8 @@ def test_volumes_prepare_train_evaluate_predict(tmp_path):
     model = tmp_path / "run" / "model.keras"
     evaluated = _run("evaluate", "--model", str(model), "--data", str(data))
     assert evaluated.returncode == 0 and "mean per-image Dice" in evaluated.stdout
+    assert "on the source grids, at the source spacing:" in evaluated.stdout
+    assert "class 1: Dice" in evaluated.stdout and "class 2: Dice" in evaluated.stdout
     predicted = _run(
         "predict", "--model", str(model), "--data", str(data), "--out", str(tmp_path / "p")
     )

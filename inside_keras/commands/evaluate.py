@@ -132,6 +132,8 @@ def evaluate(args):
     for key, value in scores.items():
         if key.startswith("dice_"):
             print(f"  {key}: {value:.4f}")
+    if "label_file" in arrays:
+        return _evaluate_volumes(labels, arrays, task, args)
     if "patient" in arrays:
         from inside_keras.evaluation.acdc import challenge_markdown
         from inside_keras.evaluation.acdc import evaluate as acdc_evaluate
@@ -146,6 +148,33 @@ def evaluate(args):
         rows = zip(arrays["name"], scores["per_image"], strict=True)
         write_csv(args.csv, ["name", "dice"], [{"name": n, "dice": d} for n, d in rows])
     if args.csv:
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 0
+
+
+def _evaluate_volumes(labels, arrays, task, args):
+    """Volumes prepared with their source geometry: Dice and HD95 in mm per class, each
+    prediction put back on its source grid and scored against its source label map."""
+    import numpy as np
+
+    from inside_keras.evaluation.source_grid import source_grid_scores
+
+    rows = source_grid_scores(labels, arrays, task.foreground)
+    print("on the source grids, at the source spacing:")
+    for c in task.foreground:
+        dices = [row["dice"] for row in rows if row["class"] == c]
+        distances = [row["hd95"] for row in rows if row["class"] == c]
+        defined = [d for d in distances if not np.isnan(d)]
+        hd = f"{np.mean(defined):.2f} mm" if defined else "undefined"
+        undefined = len(distances) - len(defined)
+        print(
+            f"  class {c}: Dice {np.mean(dices):.4f}, HD95 {hd}"
+            + (f" ({undefined} undefined: the class empty in one of the two)" if undefined else "")
+        )
+    if args.csv:
+        from inside_keras.atomic import write_csv
+
+        write_csv(args.csv, ["name", "class", "dice", "hd95"], rows)
         print(f"wrote {args.csv}", file=sys.stderr)
     return 0
 

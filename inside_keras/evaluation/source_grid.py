@@ -51,3 +51,48 @@ def write_nifti(labels, affine, path):
     image = nibabel.Nifti1Image(np.asarray(labels, dtype=np.uint8), np.asarray(affine))
     with atomic_path(path) as temporary:
         nibabel.save(image, temporary)
+
+
+def source_grid_scores(labels, arrays, classes):
+    """Dice and HD95 (mm) of each volume's prediction against its source label map, on
+    the source grid at the source spacing (`inside_keras.evaluation.masks`, whose
+    conventions for empty masks apply).
+
+    Args:
+        labels: `(N, D, H, W)` predicted class ids on the prepared grid.
+        arrays: the prepared arrays (with `GEOMETRY` and `label_file`).
+        classes: the class ids scored.
+
+    Returns:
+        A list of rows `{"name", "class", "dice", "hd95"}`, one per volume and class.
+
+    Raises:
+        InputError: a label map that is missing or whose shape is not the source shape.
+    """
+    import nibabel
+
+    from inside_keras.data.nifti import READ_ERRORS
+    from inside_keras.errors import InputError
+    from inside_keras.evaluation.masks import dice, hd95
+
+    rows = []
+    for i, name in enumerate(arrays["name"]):
+        path = str(arrays["label_file"][i])
+        try:
+            image = nibabel.load(path)
+            truth = np.asarray(image.dataobj)
+        except READ_ERRORS as error:
+            raise InputError(f"cannot read the label map of {name} ({error})", path) from None
+        prediction = to_source_grid(labels[i], arrays, i)
+        if truth.shape != prediction.shape:
+            raise InputError(
+                f"{name}: label map of shape {truth.shape}, not the prepared source shape "
+                f"{prediction.shape}",
+                path,
+            )
+        spacing = tuple(float(z) for z in image.header.get_zooms()[:3])
+        for c in classes:
+            pred, true = prediction == c, truth == c
+            rows.append({"name": str(name), "class": c, "dice": dice(pred, true)})
+            rows[-1]["hd95"] = hd95(pred, true, spacing)
+    return rows

@@ -202,7 +202,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path, case):
 def test_volumes_round_trip_to_the_source_grid(tmp_path):
     """--dims 3: volumes (D, H, W, C) resampled and padded; a perfect prediction put back
     equals each source label map voxel for voxel, with its affine."""
-    from inside_keras.evaluation.source_grid import to_source_grid
+    from inside_keras.evaluation.source_grid import source_grid_scores, to_source_grid
 
     root = nifti_folder(tmp_path)
     out = tmp_path / "p.npz"
@@ -220,6 +220,9 @@ def test_volumes_round_trip_to_the_source_grid(tmp_path):
         back = to_source_grid(arrays["y"][i], arrays, i)
         np.testing.assert_array_equal(back, np.asarray(source.dataobj))
         np.testing.assert_allclose(arrays["affine"][i], source.affine)
+    # Scored against the source label maps at the source spacing: perfect.
+    rows = source_grid_scores(arrays["y"], arrays, (1, 2))
+    assert len(rows) == 8 and all(row["dice"] == 1.0 and row["hd95"] == 0.0 for row in rows)
 
 
 def test_dims_3_needs_volumes_and_three_sides(tmp_path):

@@ -249,9 +249,7 @@ def _case_samples(cases, rows, encoding, options, table, progress=None):
             raise InputError("--dims 3 needs 3-D volumes (NIfTI); this is 2-D", case.images[0])
         z = encoding.encode(case.case_id, rows[case.case_id], source=table)
         cut = _volume_sample if options.dims == 3 else _plane_samples
-        samples.extend(
-            {**sample, "case": case.case_id} for sample in cut(case.case_id, loaded, z, options)
-        )
+        samples.extend({**sample, "case": case.case_id} for sample in cut(case, loaded, z, options))
         if progress is not None:
             progress(done, len(cases))
     return samples, is_volume
@@ -294,8 +292,9 @@ def prepare_new_cases(images, table, metadata, progress=None):
     return {key: np.stack([sample[key] for sample in samples]) for key in samples[0] if key != "y"}
 
 
-def _plane_samples(case_id, loaded, z, options):
+def _plane_samples(case, loaded, z, options):
     """The 2-D samples of a case: the image, or each slice of a volume."""
+    case_id = case.case_id
     image = _normalised(loaded.image, options.normalise)
     volume = image.ndim == 4
     depth = image.shape[2] if volume else 1
@@ -316,10 +315,11 @@ def _plane_samples(case_id, loaded, z, options):
         yield sample
 
 
-def _volume_sample(case_id, loaded, z, options):
+def _volume_sample(case, loaded, z, options):
     """The one 3-D sample of a case: `(D, H, W, C)` (the on-disk `(H, W, D)` axes moved),
     resampled to `options.spacing`, centre cropped or padded to `options.size`, with the
-    geometry that puts a prediction back on the source grid."""
+    geometry that puts a prediction back on the source grid and the label map's file
+    (`label_file`, empty for new cases), against which `evaluate` scores it."""
     image = np.moveaxis(_normalised(loaded.image, options.normalise), 2, 0)
     source_shape = image.shape[:3]
     source_spacing = (loaded.spacing[2], loaded.spacing[0], loaded.spacing[1])
@@ -331,7 +331,8 @@ def _volume_sample(case_id, loaded, z, options):
     sample = {
         "x": window(image, start, size, fill=0.0),
         "z": z,
-        "name": case_id,
+        "name": case.case_id,
+        "label_file": str(case.label.resolve()) if case.label is not None else "",
         "source_shape": np.int32(source_shape),
         "source_spacing": np.float32(source_spacing),
         "spacing": np.float32(spacing),
