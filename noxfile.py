@@ -20,21 +20,22 @@ BACKEND_PACKAGES = {
     "jax": ["jax[cpu]"],
 }
 
-#: Ray tests each backend runs: all of them on PyTorch (two-node cluster, kill and
-#: resume, crash recovery, cluster config, Optuna), whose eager trials start training
-#: at once; on JAX and TensorFlow, which compile each trial's train step with XLA, the
-#: local sweep and the crash recovery, which exercise the Tune callback and the
-#: `.keras` checkpoint restore.
+#: Ray tests each backend runs: all of them on PyTorch (local sweep, two-node cluster,
+#: kill and resume, crash recovery, no retry of recurring failures, cluster config,
+#: Optuna), whose eager trials start training at once; on JAX and TensorFlow, which
+#: compile each trial's train step with XLA, the crash recovery, which exercises the
+#: Tune callback and the `.keras` checkpoint restore.
 SWEEP_TESTS = {
-    "jax": ["-k", "local_sweep or crashed"],
+    "jax": ["-k", "crashed"],
     "torch": [],
-    "tensorflow": ["-k", "local_sweep or crashed"],
+    "tensorflow": ["-k", "crashed"],
 }
 
 
 #: Tests of the command line's contracts (bad input, the user's files, kill and rerun,
-#: reproduce) and of the data commands: they do not depend on the backend, so the `cli`
-#: session runs them once, on PyTorch (eager: no compile time), and `tests` skips them.
+#: reproduce), of the data commands and of the benchmark harness: they do not depend on
+#: the backend, so the `cli` session runs them once, on PyTorch (eager: no compile
+#: time), and `tests` skips them.
 CLI_TESTS = [
     "tests/cli",
     "tests/data",
@@ -42,6 +43,7 @@ CLI_TESTS = [
     "tests/test_limits.py",
     "tests/test_progress.py",
     "tests/test_gpu_check.py",
+    "tests/test_benchmark.py",
     "tests/sweep/test_spec.py",
     "tests/evaluation/test_masks.py",
     "tests/test_reproduce.py",

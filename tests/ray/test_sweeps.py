@@ -2,7 +2,7 @@
 
 These tests start Ray (locally or a `ray.cluster_utils.Cluster` on 127.0.0.1) and train
 tiny U-Nets; nox runs them at the end of each `tests(backend=...)` session (all of them on
-PyTorch, the local sweep and crash recovery on JAX and TensorFlow; see noxfile.py).
+PyTorch, the crash recovery on JAX and TensorFlow; see noxfile.py).
 """
 
 import contextlib
