@@ -65,7 +65,7 @@ def tests(session, backend):
         session.run("pytest", *session.posargs, env=env)
         return
     ignored = [f"--ignore={path}" for path in ["tests/ray", *CLI_TESTS]]
-    session.run("pytest", "tests", *ignored, env=env)
+    session.run("pytest", "tests", *ignored, "--durations=15", env=env)
     session.run("pytest", "tests/ray", *SWEEP_TESTS[backend], env=env)
 
 
@@ -76,7 +76,7 @@ def cli(session):
     session.install(*BACKEND_PACKAGES["torch"])
     session.install("-e", ".[cli,dev,tune]")
     env = {"KERAS_BACKEND": "torch", "PYTHONHASHSEED": "0"}
-    session.run("pytest", *(session.posargs or CLI_TESTS), env=env)
+    session.run("pytest", *(session.posargs or [*CLI_TESTS, "--durations=15"]), env=env)
 
 
 @nox.session
