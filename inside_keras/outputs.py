@@ -157,7 +157,8 @@ class OutputFolder:
 
         The tree is built in `PARTIAL` inside the folder; its top-level names (which
         must be among `entries`) then replace this command's earlier ones, and the marker
-        is marked complete last. An interrupted build is rebuilt by the next call.
+        is marked complete last. A build that fails or is interrupted (Ctrl-C) removes
+        its partial tree; one killed outright is rebuilt by the next call.
 
         Args:
             details: the options that determine the tree (see `create`).
@@ -166,7 +167,11 @@ class OutputFolder:
         self.create(details, complete=False)
         partial = self.path / PARTIAL
         shutil.rmtree(partial, ignore_errors=True)  # our own interrupted attempt
-        build(partial)
+        try:
+            build(partial)
+        except BaseException:  # an error or Ctrl-C: leave nothing half-built behind
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         for item in sorted(partial.iterdir()):
             if item.name not in self.entries:
                 raise RuntimeError(f"{self.command} built {item.name}, not in {self.entries}")

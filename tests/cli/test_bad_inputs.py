@@ -1009,17 +1009,17 @@ def _interrupt(argv, cwd, started):
 
 
 def _no_partial_files(folder):
-    return [str(path) for path in folder.rglob("*") if ".partial" in path.name]
+    return [str(path) for path in folder.rglob("*") if "partial" in path.name]
 
 
 INTERRUPTED = {
     "generate-clevr": (
         lambda out: ["generate", "clevr-seg", "--out", out, "--n", 100_000, "--size", 64],
-        lambda out: any((out / "images").glob("*.png")),
+        lambda out: any((out / ".inside-keras-partial" / "images").glob("*.png")),
     ),
     "generate-acdc": (
         lambda out: ["generate", "acdc", "--out", out, "--patients", 10_000],
-        lambda out: (out / "training" / "patient002").is_dir(),
+        lambda out: (out / ".inside-keras-partial" / "training" / "patient002").is_dir(),
     ),
 }
 
