@@ -80,8 +80,10 @@ class OutputFolder:
                 "choose a new or empty folder, or pass --overwrite to write beside them",
                 path,
             )
-        clashes = [name for name in foreign if name in (entries or ()) and name != PARTIAL]
-        folders = [name for name in clashes if (self.path / name).is_dir()]
+        # Names this command writes; a folder of the user's under one is never replaced
+        # (nor one named like the build folder, which `build` would remove).
+        owned = {*entries, PARTIAL} if entries is not None else set()
+        folders = [name for name in foreign if name in owned and (self.path / name).is_dir()]
         if folders:
             raise InputError(
                 f"holds folders of yours where inside-keras {command} writes its own "

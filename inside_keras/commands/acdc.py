@@ -116,7 +116,7 @@ def add_prepare_arguments(parser):
 def prepare(args):
     """Run `prepare acdc`; returns the exit code."""
     from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
-    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
     from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
@@ -130,12 +130,11 @@ def prepare(args):
             skip_bad=args.skip_bad,
         )
         result = prepare_acdc(source, args.split, options, update)
-    with _writing(args.out):
-        save_prepared(args.out, **result.arrays)
+    save_prepared(args.out, **result.arrays)
     for folder, reason in result.skipped:
         print(f"skipped {folder.name}: {reason}", file=sys.stderr)
     arrays = result.arrays
-    counts = ", ".join(f"{(arrays['split'] == s).sum()} {s}" for s in ("train", "val", "test"))
+    counts = split_counts(arrays["split"])
     n_patients = len(set(arrays["patient"].tolist()))
     print(
         f"wrote {len(arrays['x'])} slices ({counts}) of {n_patients} patients to {args.out}; "

@@ -104,7 +104,7 @@ def prepare(args):
     """Prepare a CLEVR-Seg folder or archive into one `.npz`; returns the exit code."""
     from inside_keras.data import safe_zip
     from inside_keras.data.clevr_seg import prepare as clevr_prepare
-    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
     from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
@@ -118,15 +118,12 @@ def prepare(args):
     claim_file(args.out, args.overwrite, ours=is_prepared)
     with safe_zip.folder_or_zip(source) as folder, progress("prepare clevr-seg") as update:
         result = clevr_prepare.prepare(reader.find_root(folder), options, update)
-        try:
-            save_prepared(args.out, **result.arrays)
-        except OSError as error:
-            raise InputError(f"cannot write here ({error.strerror})", args.out) from None
+        save_prepared(args.out, **result.arrays)
         for error in result.skipped:
             shown = safe_zip.relabel(error, folder, source)
             print(f"inside-keras prepare: skipped {shown}", file=sys.stderr)
     splits = result.arrays["split"]
-    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    counts = split_counts(splits)
     print(
         f"wrote {args.out}: {len(splits)} samples ({counts}), condition {options.condition}, "
         f"{len(result.skipped)} bad images skipped"

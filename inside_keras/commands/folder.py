@@ -81,7 +81,7 @@ def add_prepare_arguments(parser):
 def prepare(args):
     """Run `prepare folder`; returns the exit code."""
     from inside_keras.data.folder.prepare import FolderOptions, parse_class_names, prepare_folder
-    from inside_keras.data.prepared import is_prepared, save_prepared
+    from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
     from inside_keras.outputs import claim_file
     from inside_keras.progress import progress
 
@@ -105,14 +105,9 @@ def prepare(args):
         )
         with progress("prepare folder") as update:
             result = prepare_folder(args.images, args.labels, args.conditions, options, update)
-    try:
-        save_prepared(args.out, metadata=result.metadata, **result.arrays)
-    except OSError as error:
-        from inside_keras.errors import InputError
-
-        raise InputError(f"cannot write here ({error.strerror})", args.out) from None
+    save_prepared(args.out, metadata=result.metadata, **result.arrays)
     splits = result.arrays["split"]
-    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    counts = split_counts(splits)
     cases = len(set(result.arrays["case"].tolist()))
     print(f"wrote {args.out}: {len(splits)} samples of {cases} cases ({counts})")
     print(f"the condition encoding: inside-keras info {args.out}")

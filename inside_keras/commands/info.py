@@ -17,11 +17,11 @@ def register(subparsers):
 def run(args):
     import numpy as np
 
-    from inside_keras.data.prepared import load_metadata, load_prepared
+    from inside_keras.data.prepared import load_metadata, load_prepared, split_counts
 
     arrays, metadata = load_prepared(args.data), load_metadata(args.data)
     splits = arrays["split"]
-    counts = ", ".join(f"{name} {int((splits == name).sum())}" for name in ("train", "val", "test"))
+    counts = split_counts(splits)
     x, y, z = arrays["x"], arrays["y"], arrays["z"]
     print(f"{args.data}: {len(x)} samples ({counts})")
     print(f"  x {x.dtype} {x.shape}; y {y.dtype} {y.shape}; z {z.dtype} {z.shape}")

@@ -78,6 +78,9 @@ def save_prepared(path, metadata=None, **arrays):
         path: target `.npz` path.
         metadata: optional JSON-able mapping describing the dataset (`load_metadata`).
         **arrays: `x`, `y`, `z`, `split`, `name` and optional extras.
+
+    Raises:
+        InputError: bad arrays, or a file that cannot be written (the OS's reason).
     """
     import json
 
@@ -87,8 +90,11 @@ def save_prepared(path, metadata=None, **arrays):
     members = {key: np.asarray(value) for key, value in arrays.items()}
     if metadata is not None:
         members[METADATA] = np.array(json.dumps(metadata))
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        np.savez(stream, **members)
+    try:
+        with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+            np.savez(stream, **members)
+    except OSError as error:
+        raise InputError(f"cannot write here ({error.strerror})", path) from None
 
 
 def is_prepared(path):
@@ -142,6 +148,11 @@ def load_metadata(path):
     if not isinstance(metadata, dict):
         raise InputError("its metadata is not a JSON mapping", path)
     return metadata
+
+
+def split_counts(splits):
+    """`"train N, val N, test N"`: the samples of each split in a `split` array."""
+    return ", ".join(f"{name} {int((splits == name).sum())}" for name in SPLITS)
 
 
 def select_split(arrays, split):
