@@ -127,9 +127,8 @@ def run(args):
 
     from inside_keras.reproduce.runner import run_reproduction
 
-    output.create()
     try:
-        results = run_reproduction(spec, out, args.data or data_root(), jobs=args.jobs)
+        results = run_reproduction(spec, output, args.data or data_root(), jobs=args.jobs)
     except RuntimeError as error:
         print(f"inside-keras reproduce: {error}", file=sys.stderr)
         return 1

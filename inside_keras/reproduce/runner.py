@@ -1,11 +1,11 @@
 """Running a reproduction: each method's experiment trained, scored the same way.
 
-`run_reproduction(spec, out_dir, data_dir)` resolves the experiment's data once
+`run_reproduction(spec, output, data_dir)` resolves the experiment's data once
 (`inside_keras.data.ready`), trains every method's experiment config
 (`ReproductionSpec.method_config`) in parallel `inside-keras train` jobs
 (`jobs.train_methods`), predicts the test split with each best model, scores it
 with the spec's evaluation (`inside_keras.reproduce.datasets`), draws the attention
-figures and writes into `out_dir`:
+figures and writes into the output folder:
 
     results.json    {"dataset", "backend", "loss", "spec" (the spec file), "experiment"
                      (the shared config), "data" (the prepared file), "source" (when
@@ -121,12 +121,13 @@ def _plot_attention(maps, test, labels, indices, titles, out_path):
     )
 
 
-def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
+def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     """Run the reproduction `spec`; returns the results dict (see the module docstring).
 
     Args:
         spec: a `ReproductionSpec`.
-        out_dir: results folder (see the module docstring).
+        output: the results folder, an `inside_keras.outputs.OutputFolder` already
+            checked; it is created (with its marker) only once the data is good.
         data_dir: dataset root for generated and prepared data (reused when present).
         jobs: methods trained at once (see `train_methods`); None: one per CPU.
         verbose: show progress (data, training of each method, test Dice).
@@ -137,15 +138,15 @@ def run_reproduction(spec, out_dir, data_dir, jobs=None, verbose=1):
     """
     # Data first: generation may fork worker processes, which must happen before a
     # Keras backend (multithreaded) is loaded in this process. Bad data stops the run
-    # before anything is written in `out_dir`.
+    # before anything is written in the output folder.
     data = resolve_data(spec, Path(data_dir), verbose=bool(verbose))
 
     from inside_keras.data.prepared import load_prepared, select_split
 
     arrays = load_prepared(data.path)
     check_splits(arrays, data.path)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output.create()
+    out_dir = output.path
 
     import keras
 
