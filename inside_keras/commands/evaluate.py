@@ -181,18 +181,25 @@ def _evaluate_volumes(labels, arrays, task, args):
 
 def predict(args):
     import numpy as np
-    from PIL import Image
 
+    from inside_keras.data.resample import resize_plane
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
-    from inside_keras.evaluation.source_grid import has_geometry, to_source_grid, write_nifti
+    from inside_keras.evaluation.source_grid import (
+        has_geometry,
+        has_slice_geometry,
+        slices_to_volumes,
+        to_source_grid,
+        write_nifti,
+    )
     from inside_keras.outputs import OutputFolder, OutputNames
 
     if args.limit is not None and args.limit < 1:
         raise InputError(f"must be at least 1, got {args.limit}", "--limit")
     output = OutputFolder(args.out, "predict", args.overwrite)
     model, task, arrays = _model_and_samples(args)
+    new_volumes = args.images is not None and has_slice_geometry(arrays)
     if args.limit is not None:
-        arrays = {key: value[: args.limit] for key, value in arrays.items()}
+        arrays = _first_samples(arrays, args.limit, by_case=new_volumes)
     labels = to_labels(predict_arrays(model, arrays))
     output.create()
     names = OutputNames(args.out)
@@ -202,11 +209,17 @@ def predict(args):
             write_nifti(to_source_grid(labels[i], arrays, i), arrays["affine"][i], path)
         print(f"wrote {len(labels)} label volumes on their source grids to {args.out}")
         return 0
+    if new_volumes:  # new volumes cut into slices: each volume back on its grid
+        cases = list(slices_to_volumes(labels, arrays))
+        for case, volume, affine in cases:
+            write_nifti(volume, affine, names.path(case, "_pred.nii.gz", case))
+        print(f"wrote {len(cases)} label volumes on their source grids to {args.out}")
+        return 0
     if args.images is not None:  # new 2-D images: class ids at each image's own size
         for i, name in enumerate(arrays["name"]):
-            height, width = (int(n) for n in arrays["source_shape"][i])
-            mask = Image.fromarray(labels[i]).resize((width, height), Image.Resampling.NEAREST)
-            _save_png(np.asarray(mask), names.path(name, "_pred.png", i))
+            size = tuple(int(n) for n in arrays["source_shape"][i])
+            mask = resize_plane(labels[i].astype(np.float32), size, order=0).astype(np.uint8)
+            _save_png(mask, names.path(name, "_pred.png", i))
         print(f"wrote {len(labels)} label maps (class ids) at the images' sizes to {args.out}")
         return 0
     maps = attention_maps(model, arrays)
@@ -228,6 +241,18 @@ def predict(args):
         + f" to {args.out}"
     )
     return 0
+
+
+def _first_samples(arrays, limit, by_case):
+    """The first `limit` samples, or `by_case`: the first `limit` cases with all their
+    samples (volumes cut into slices, so that each goes back whole)."""
+    import numpy as np
+
+    if not by_case:
+        return {key: value[:limit] for key, value in arrays.items()}
+    first = list(dict.fromkeys(np.asarray(arrays["case"]).tolist()))[:limit]
+    keep = np.isin(arrays["case"], first)
+    return {key: value[keep] for key, value in arrays.items()}
 
 
 def _save_png(pixels, path):

@@ -86,3 +86,19 @@ def window(array, start, shape, fill=0):
         target.append(slice(lo - begin, lo - begin + max(0, hi - lo)))
     out[tuple(target)] = array[tuple(source)]
     return out
+
+
+def resize_plane(plane, size, order):
+    """A 2-D plane `(H, W[, C])` resized to `size` `(H, W)` by Pillow (bilinear: order 1;
+    nearest: 0), as float32; None or the plane's own size: the plane unchanged."""
+    from PIL import Image
+
+    if size is None or tuple(plane.shape[:2]) == tuple(size):
+        return plane
+    height, width = (int(side) for side in size)
+    method = Image.Resampling.BILINEAR if order else Image.Resampling.NEAREST
+    if plane.ndim == 2:
+        return np.asarray(
+            Image.fromarray(plane.astype(np.float32), mode="F").resize((width, height), method)
+        )
+    return np.stack([resize_plane(plane[..., c], size, order) for c in range(plane.shape[-1])], -1)

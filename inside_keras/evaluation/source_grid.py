@@ -6,13 +6,14 @@ recording per sample `source_shape`, `source_spacing` (both `(D, H, W)`), `spaci
 `resampled_shape`, `offset` (where the window starts; negative where it padded) and the
 source `affine`. `to_source_grid` undoes the three steps, so a perfect prediction of a
 volume whose spacing was kept (or made finer) equals its source label map voxel for
-voxel; `write_nifti` saves it with the source affine.
+voxel; `write_nifti` saves it with the source affine. Volumes cut into 2-D slices
+(`--dims 2`) go back by `slices_to_volumes`.
 """
 
 import numpy as np
 
 from inside_keras.atomic import atomic_path
-from inside_keras.data.resample import resample, window
+from inside_keras.data.resample import resample, resize_plane, window
 
 #: The per-sample arrays a prepared volume carries for the way back.
 GEOMETRY = ("source_shape", "source_spacing", "spacing", "resampled_shape", "offset", "affine")
@@ -42,6 +43,36 @@ def to_source_grid(labels, arrays, index):
         shape=tuple(int(n) for n in arrays["source_shape"][index]),
     )
     return np.moveaxis(back, 0, 2)
+
+
+def has_slice_geometry(arrays):
+    """Whether prepared `arrays` are 2-D slices of volumes (`prepare folder --dims 2`)
+    that carry the way back to their volumes."""
+    return all(key in arrays for key in ("case", "slice_index", "source_shape", "affine"))
+
+
+def slices_to_volumes(labels, arrays):
+    """Each volume's slice predictions stacked back on its source grid.
+
+    A volume prepared with `--dims 2` was cut into slices along its last axis, each
+    resized to the prepared size; here each slice's labels are resized back to the
+    volume's `(H, W)` (nearest) and stacked in `slice_index` order.
+
+    Args:
+        labels: `(N, H, W)` class ids on the prepared grid.
+        arrays: the prepared arrays (`has_slice_geometry`).
+
+    Yields:
+        `(case, volume, affine)`: the case's name, its label volume `(H, W, D)` uint8
+        and the source affine, in the order of the cases' first slices.
+    """
+    cases = np.asarray(arrays["case"])
+    for case in dict.fromkeys(cases.tolist()):
+        indices = np.flatnonzero(cases == case)
+        indices = indices[np.argsort(arrays["slice_index"][indices])]
+        size = tuple(int(n) for n in arrays["source_shape"][indices[0]])
+        planes = [resize_plane(labels[i].astype(np.float32), size, order=0) for i in indices]
+        yield str(case), np.stack(planes, axis=2).astype(np.uint8), arrays["affine"][indices[0]]
 
 
 def write_nifti(labels, affine, path):

@@ -264,3 +264,68 @@ def test_new_images_are_predicted_at_their_own_size(tmp_path):
     assert run.returncode == 0, run.stderr
     mask = np.asarray(Image.open(tmp_path / "pred" / "n1_pred.png"))
     assert mask.shape == (30, 40) and set(np.unique(mask)) <= {0, 1}
+
+
+def test_slices_of_a_volume_go_back_to_its_grid(tmp_path):
+    """`--dims 2` volumes: the prepared label slices stacked back by `slices_to_volumes`
+    equal each source label map voxel for voxel (no resizing), with its affine."""
+    from inside_keras.evaluation.source_grid import slices_to_volumes
+
+    root = nifti_folder(tmp_path)
+    out = tmp_path / "p.npz"
+    run = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "c.csv"), "--out", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    arrays = load_prepared(out)
+    volumes = list(slices_to_volumes(arrays["y"], arrays))
+    assert [case for case, _, _ in volumes] == ["v0", "v1", "v2", "v3"]
+    for case, volume, affine in volumes:
+        source = nib.load(root / "labels" / f"{case}.nii.gz")
+        np.testing.assert_array_equal(volume, np.asarray(source.dataobj))
+        np.testing.assert_array_equal(affine, source.affine)
+
+
+def test_new_volumes_of_a_slice_dataset_come_back_as_volumes(tmp_path):
+    """A model trained on slices of volumes (`--dims 2`, resized) predicts new volumes
+    given only their conditions: one NIfTI per volume, at its own shape and affine;
+    `--limit` counts volumes."""
+    root = nifti_folder(tmp_path / "train")
+    data = tmp_path / "prepared.npz"
+    prepared = _run(
+        "prepare", "folder", "--images", str(root / "images"), "--labels", str(root / "labels"),
+        "--conditions", str(root / "c.csv"), "--out", str(data), "--size", "8", "8",
+        "--val-fraction", "0.25", "--test-fraction", "0",
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data: {{path: {data}}}\nmodel: {{architecture: unet, depth: 2, base_filters: 4}}\n"
+        f"training: {{epochs: 1, batch_size: 4}}\noutput: {{dir: {tmp_path / 'run'}}}\n"
+    )
+    assert _run("train", "--config", str(config), "--quiet").returncode == 0
+    new = tmp_path / "new"
+    new.mkdir()
+    affine = np.array([[0.7, 0, 0, 3], [0, 0, -0.7, 1], [0, 2.5, 0, -4], [0, 0, 0, 1]])
+    for case, shape in (("n1", (14, 9, 6)), ("n2", (10, 10, 3))):
+        for channel in (0, 1):
+            data_ = np.random.default_rng(channel).random(shape, dtype=np.float32)
+            nib.save(nib.Nifti1Image(data_, affine), new / f"{case}_000{channel}.nii.gz")
+    table = _write_table(tmp_path / "new.csv", ["id", "phase"], [["n1", "ED"], ["n2", "ES"]])
+    predict = [
+        "predict", "--model", str(tmp_path / "run" / "model.keras"), "--data", str(data),
+        "--images", str(new), "--conditions", str(table),
+    ]  # fmt: skip
+    run = _run(*predict, "--out", str(tmp_path / "pred"))
+    assert run.returncode == 0, run.stderr
+    assert "wrote 2 label volumes on their source grids" in run.stdout
+    for case, shape in (("n1", (14, 9, 6)), ("n2", (10, 10, 3))):
+        written = nib.load(tmp_path / "pred" / f"{case}_pred.nii.gz")
+        assert written.shape == shape
+        image = nib.load(new / f"{case}_0000.nii.gz")  # its affine as stored (float32)
+        np.testing.assert_array_equal(written.affine, image.affine)
+        assert set(np.unique(np.asarray(written.dataobj))) <= {0, 1, 2}
+    limited = _run(*predict, "--out", str(tmp_path / "one"), "--limit", "1")
+    assert limited.returncode == 0, limited.stderr
+    assert sorted(p.name for p in (tmp_path / "one").glob("*.nii.gz")) == ["n1_pred.nii.gz"]

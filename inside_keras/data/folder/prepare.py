@@ -13,9 +13,11 @@ group column, e.g. the patient, else each case its own group).
 
 Label maps with class ids 0 and 1 only give a binary task (`y` float32 `(N, H, W, 1)`);
 more classes give `y` uint8 `(N, H, W)` class ids. Besides `x`, `y`, `z`, `split` and
-`name` (`case` or `case_sliceK`), each sample has `case`, `slice_index` and
-`slice_position`; the prepared file's metadata (`inside_keras.data.prepared`) holds the
-condition encoding, the class names and the options.
+`name` (`case` or `case_sliceK`), each sample has `case`, `slice_index`,
+`slice_position` and `source_shape` (the image's or the volume's `(H, W)`), a slice of a
+volume also the volume's `affine`; the prepared file's metadata
+(`inside_keras.data.prepared`) holds the condition encoding, the class names and the
+options.
 """
 
 import dataclasses
@@ -25,7 +27,7 @@ import numpy as np
 
 from inside_keras.data.folder.conditions import ConditionEncoding, read_table
 from inside_keras.data.folder.reader import find_cases, read_case
-from inside_keras.data.resample import centred_start, resample, window
+from inside_keras.data.resample import centred_start, resample, resize_plane, window
 from inside_keras.data.splits import split_groups
 from inside_keras.errors import InputError
 
@@ -137,21 +139,6 @@ def _normalised(image, how):
         low, high = float(image.min()), float(image.max())
         return (image - low) / (high - low) if high > low else np.zeros_like(image)
     return image
-
-
-def _resized(plane, size, order):
-    """A 2-D plane `(H, W[, C])` resized to `size` (bilinear: order 1; nearest: 0)."""
-    from PIL import Image
-
-    if size is None or tuple(plane.shape[:2]) == tuple(size):
-        return plane
-    height, width = (int(side) for side in size)
-    method = Image.Resampling.BILINEAR if order else Image.Resampling.NEAREST
-    if plane.ndim == 2:
-        return np.asarray(
-            Image.fromarray(plane.astype(np.float32), mode="F").resize((width, height), method)
-        )
-    return np.stack([_resized(plane[..., c], size, order) for c in range(plane.shape[-1])], -1)
 
 
 def _splits(cases, rows, options, source):
@@ -278,12 +265,6 @@ def prepare_new_cases(images, table, metadata, progress=None):
     if metadata.get("source") != "folder" or "options" not in metadata:
         raise InputError("new cases can be prepared only like a `prepare folder` dataset", "--data")
     options = FolderOptions.from_dict(metadata["options"])
-    if metadata.get("volumes") and options.dims == 2:
-        raise InputError(
-            "predictions for new volumes cut into slices cannot be put back on their grid; "
-            "prepare the dataset with --dims 3 to predict new volumes",
-            "--data",
-        )
     encoding = ConditionEncoding.from_json(json.dumps(metadata["conditions"]["encoding"]))
     _, rows = read_table(table, options.id_column)
     cases = find_cases(images)
@@ -302,16 +283,18 @@ def _plane_samples(case, loaded, z, options):
         position = k / (depth - 1) if depth > 1 else 0.0
         extra = [position] if volume and options.slice_position else []
         sample = {
-            "x": _resized(image[:, :, k] if volume else image, options.size, order=1),
+            "x": resize_plane(image[:, :, k] if volume else image, options.size, order=1),
             "z": np.concatenate([z, np.float32(extra)]),
             "name": f"{case_id}_slice{k}" if volume else case_id,
             "slice_index": k,
             "slice_position": position,
             "source_shape": np.int32(image.shape[:2]),
         }
+        if volume:  # the way back: slices stacked along the last axis, the source affine
+            sample["affine"] = np.float64(loaded.affine)
         if loaded.label is not None:
             label = loaded.label[:, :, k] if volume else loaded.label
-            sample["y"] = _resized(label, options.size, order=0)
+            sample["y"] = resize_plane(label, options.size, order=0)
         yield sample
 
 
