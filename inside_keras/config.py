@@ -39,6 +39,8 @@ MAX_SEED = 2**32
 MAX_YAML_NODES = 100_000
 #: `training.precision` values: Keras dtype policies a network can be built under.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: `training.distribution` values: one device, or data parallel over every device (JAX).
+DISTRIBUTIONS = ("none", "data_parallel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +161,10 @@ class TrainingConfig:
         precision: `"float32"`, or mixed precision (`"mixed_bfloat16"`,
             `"mixed_float16"` with loss scaling): the Keras dtype policy the network is
             built under; its output layer stays float32.
+        distribution: `"none"` (one device) or `"data_parallel"`: the model replicated
+            on every device Keras lists, each batch split across them
+            (`keras.distribution.DataParallel`; JAX only, `batch_size` a multiple of
+            the number of devices).
     """
 
     epochs: int = 100
@@ -169,9 +175,11 @@ class TrainingConfig:
     patience: int = 25
     min_delta: float = 1e-4
     precision: str = "float32"
+    distribution: str = "none"
 
     def validate(self, where):
         check_choice(self.precision, PRECISIONS, f"{where}.precision")
+        check_choice(self.distribution, DISTRIBUTIONS, f"{where}.distribution")
         check_at_least(self.epochs, 1, f"{where}.epochs")
         check_at_least(self.batch_size, 1, f"{where}.batch_size")
         check_at_least(self.patience, 1, f"{where}.patience")

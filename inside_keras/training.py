@@ -58,11 +58,13 @@ class FitResult:
         state: the `TrainingState` after the last finished epoch.
         initial_epoch: epochs already finished before this call.
         history: metrics per epoch of this call (Keras `History.history`).
+        devices: the devices each batch was split over (`training.distribution`).
     """
 
     state: TrainingState
     initial_epoch: int
     history: dict
+    devices: int = 1
 
     @property
     def epochs_run(self):
@@ -87,6 +89,40 @@ def dtype_policy(precision):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+@contextlib.contextmanager
+def distribution_scope(distribution, batch_size):
+    """The Keras distribution `training.distribution` names, in effect inside; yields
+    the number of devices a batch is split over.
+
+    `"data_parallel"`: `keras.distribution.DataParallel` over every device Keras lists
+    (variables replicated, each batch split along its first axis), which Keras
+    implements on JAX only.
+
+    Raises:
+        InputError: data parallel on another backend, or a batch size that does not
+            split evenly over the devices.
+    """
+    if distribution == "none":
+        yield 1
+        return
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise InputError(
+            f"data_parallel runs on the JAX backend only (Keras's distribution API); "
+            f"this is {backend}: set KERAS_BACKEND=jax, or training.distribution: none",
+            "training.distribution",
+        )
+    devices = keras.distribution.list_devices()
+    if batch_size % len(devices):
+        raise InputError(
+            f"batch size {batch_size} does not split over {len(devices)} devices; "
+            f"use a multiple of {len(devices)}",
+            "training.batch_size",
+        )
+    with keras.distribution.DataParallel(devices=devices).scope():
+        yield len(devices)
 
 
 def build_model(model_config, input_shape, condition_dim, num_classes, precision="float32"):
@@ -266,6 +302,13 @@ def fit_experiment(config, arrays, checkpoint_dir, *, log_path=None, callbacks=(
         InputError: bad data or config, a damaged checkpoint.
         TrainingDiverged: the loss became NaN or infinite.
     """
+    training = config.training
+    with distribution_scope(training.distribution, training.batch_size) as devices:
+        result = _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose)
+    return dataclasses.replace(result, devices=devices)
+
+
+def _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose):
     train_arrays, val_arrays = split_for_training(arrays, "prepared data")
     keras.utils.set_random_seed(config.training.seed)
     model, state = read_checkpoint(checkpoint_dir)

@@ -67,5 +67,6 @@ def run(args):
     print(
         f"trained {result.fit.epochs_run} epoch(s) (after {result.fit.initial_epoch} resumed); "
         f"best val_loss {state.best:.4f} at epoch {state.best_epoch}; model: {model}"
+        + (f"; data parallel over {result.fit.devices} devices" if result.fit.devices > 1 else "")
     )
     return 0
