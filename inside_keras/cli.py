@@ -24,6 +24,7 @@ COMMANDS = (
     ("train", "register"),
     ("evaluate", "register_evaluate"),
     ("evaluate", "register_predict"),
+    ("datasets", "register_score"),
     ("reproduce", "register"),
     ("sweep", "register"),
     ("bench", "register"),

@@ -1,4 +1,5 @@
-"""Figures: training curves, and input / prediction / ground truth / attention grids.
+"""Figures: training curves, input / prediction / ground truth / attention grids, and
+Bland–Altman plots.
 
 Drawn through Matplotlib's object API (`matplotlib.figure.Figure`, rendered by Agg when
 saved): no pyplot state and no global backend switch, so importing this module leaves a
@@ -100,5 +101,37 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
                 ax.set_title(columns[j])
         if titles is not None:
             axes[i, 0].set_ylabel(titles[i])
+    fig.tight_layout()
+    return save_figure(fig, out_path, dpi=90)
+
+
+def plot_bland_altman(panels, out_path, columns=4):
+    """Bland–Altman plots, one panel per quantity: the difference prediction − reference
+    against their mean, one point per case, with the bias and the limits of agreement.
+
+    Args:
+        panels: a list of `(title, pred, ref, stats)`: the panel's title (with its unit),
+            the predicted and reference values (`nan` where undefined: not drawn) and a
+            dict with `bias`, `loa_low` and `loa_high` (None or `nan` if undefined), as
+            `inside_keras.evaluation.acdc_summary.agreement` gives.
+        out_path: PNG path.
+        columns: panels per row.
+    """
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(3.6 * columns, 3.2 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (title, pred, ref, stats) in zip(axes, panels, strict=False):
+        pred, ref = np.asarray(pred, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+        ax.scatter((pred + ref) / 2, pred - ref, s=14, color="tab:blue")
+        for key, style in (("bias", "-"), ("loa_low", "--"), ("loa_high", "--")):
+            value = stats[key]
+            if value is not None and np.isfinite(value):
+                ax.axhline(value, color="tab:red" if key == "bias" else "gray", linestyle=style)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("mean of prediction and reference", fontsize=8)
+        ax.set_ylabel("prediction − reference", fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
     fig.tight_layout()
     return save_figure(fig, out_path, dpi=90)

@@ -1,4 +1,4 @@
-"""`inside-keras generate acdc` and `inside-keras prepare acdc`.
+"""`inside-keras generate acdc`, `inside-keras prepare acdc` and `inside-keras score acdc`.
 
 Cheap to import: the data modules (NumPy, SciPy, nibabel) are imported when a command runs.
 """
@@ -140,4 +140,55 @@ def prepare(args):
         f"wrote {len(arrays['x'])} slices ({counts}) of {n_patients} patients to {args.out}; "
         f"skipped {len(result.skipped)} bad patients"
     )
+    return 0
+
+
+def add_score_arguments(parser):
+    """Flags of `score acdc`."""
+    parser.description = (
+        "Score predicted label volumes in the challenge's layout (DIR/patientNNN_ED.nii.gz, "
+        "_ES.nii.gz) against the ACDC ground truth, the challenge's way: Dice, HD, HD95 and "
+        "ASSD per structure and phase, the clinical indices (volumes, ejection fractions, "
+        "myocardial mass) and their agreement, Bland-Altman plots."
+    )
+    parser.add_argument(
+        "--predictions",
+        required=True,
+        metavar="DIR",
+        help="folder of patientNNN_ED.nii.gz and patientNNN_ES.nii.gz, one pair per patient",
+    )
+    parser.add_argument(
+        "--source",
+        default=None,
+        metavar="DIR",
+        help="ACDC root holding training/ (default: $INSIDE_KERAS_DATA or ./data, then acdc/)",
+    )
+    parser.add_argument(
+        "--split", default="training", help="source folder: training or testing (training)"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_overwrite_argument(parser)
+
+
+def score(args):
+    """Run `score acdc`; returns the exit code."""
+    from inside_keras.evaluation.acdc_report import FILES, write_report
+    from inside_keras.evaluation.acdc_submission import score_submission
+    from inside_keras.outputs import OutputFolder
+    from inside_keras.progress import progress
+
+    folder = OutputFolder(args.out, "score acdc", args.overwrite, FILES)
+    source = args.source if args.source is not None else data_root() / "acdc"
+    with flag_names("split"), progress("score acdc") as update:
+        rows, ignored = score_submission(args.predictions, source, args.split, update)
+    details = {"predictions": str(args.predictions), "source": str(source), "split": args.split}
+    with _writing(args.out):
+        folder.create(details)
+        lines = write_report(folder.path, rows)
+        folder.create(details, complete=True)
+    print("\n".join(lines))
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (", ..." if len(ignored) > 3 else "")
+        print(f"not scored: {len(ignored)} other entries of {args.predictions} ({shown})")
+    print(f"wrote {', '.join(FILES)} to {args.out}")
     return 0

@@ -1,8 +1,10 @@
-"""`generate` and `prepare`: one sub-command each, with one sub-parser per dataset.
+"""`generate`, `prepare` and `score`: one sub-command each, with one sub-parser per dataset.
 
 Each dataset module under `inside_keras.commands` (named in `DATASET_MODULES`)
-provides `add_prepare_arguments(parser)` and `prepare(args) -> int`, and those that
-can synthesise their dataset `add_generate_arguments(parser)` and `generate(args) -> int`.
+provides `add_prepare_arguments(parser)` and `prepare(args) -> int`, those that
+can synthesise their dataset `add_generate_arguments(parser)` and `generate(args) -> int`,
+and those that score predictions in their challenge's layout `add_score_arguments(parser)`
+and `score(args) -> int`.
 Modules must be cheap to import (no Keras import at module level): the parser imports them all.
 Data modules name a bad value by its field (`val_fraction`); `flag_names` reports it
 under its flag (`--val-fraction`).
@@ -49,3 +51,7 @@ def register_generate(subparsers):
 
 def register_prepare(subparsers):
     _register(subparsers, "prepare", "Turn a dataset folder into one prepared .npz file.")
+
+
+def register_score(subparsers):
+    _register(subparsers, "score", "Score predicted label files against a dataset's ground truth.")

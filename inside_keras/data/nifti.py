@@ -33,11 +33,14 @@ _RANK_NAMES = {3: "a 3-D volume (H, W, slices)", 4: "a 4-D cine (H, W, slices, f
 
 @dataclass(frozen=True)
 class Volume:
-    """A loaded volume: `data` float32 as stored on disk (no reorientation) and the
-    voxel size in mm of its spatial axes, from the header's zooms."""
+    """A loaded volume: `data` float32 as stored on disk (no reorientation), the voxel
+    size in mm of its spatial axes, from the header's zooms, and the `(4, 4)`
+    voxel-to-world `affine` nibabel gives it (the sform, else the qform, else one
+    made of the zooms)."""
 
     data: np.ndarray
     spacing: tuple
+    affine: np.ndarray
 
 
 def _unreadable(path, error):
@@ -116,4 +119,4 @@ def load_volume(path, ndim):
         nan, infinite = int(np.isnan(data).sum()), int(np.isinf(data).sum())
         counts = [f"{n} {kind} voxels" for n, kind in ((nan, "NaN"), (infinite, "infinite")) if n]
         raise InputError(f"{' and '.join(counts)}; expected finite intensities", path)
-    return Volume(data=data, spacing=spacing)
+    return Volume(data=data, spacing=spacing, affine=np.asarray(image.affine, dtype=np.float64))

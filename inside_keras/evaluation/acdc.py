@@ -3,11 +3,11 @@
 The predicted slices of each patient and phase are put back into a volume on the
 source grid (undoing the crop/pad and the in-plane resampling recorded by
 `prepare acdc`, labels by nearest neighbour), and compared with the ground truth read
-from the source folder: Dice and HD95 (mm, `inside_keras.evaluation.masks`) for RV,
-MYO and LV at ED and ES, per patient and summarised as mean ± std, the challenge
-table (`challenge_markdown`). When the prepared spacing is finer than (or equal to)
-the source's and the crop keeps the heart, the ground-truth slices of the prepared
-dataset come back exactly (Dice 1, HD95 0).
+from the source folder by the one ACDC scorer (`inside_keras.evaluation.acdc_scores`: Dice,
+HD, HD95 and ASSD in mm, volumes) for RV, MYO and LV at ED and ES, per patient; the
+challenge table (`challenge_markdown`) is its Dice and HD95 as mean ± std. When the
+prepared spacing is finer than (or equal to) the source's and the crop keeps the heart,
+the ground-truth slices of the prepared dataset come back exactly (Dice 1, HD95 0).
 
 Example:
 
@@ -17,7 +17,7 @@ from inside_keras.evaluation.acdc import challenge_markdown, evaluate
 
 test = select_split(load_prepared("acdc.npz"), "test")
 result = evaluate(model.predict(...), test, "data/acdc")
-result.to_csv("acdc_per_patient.csv")
+result.to_csv("acdc_per_patient.csv")  # the columns of `inside-keras score acdc`
 print("\n".join(challenge_markdown(result.challenge())))
 ```
 """
@@ -31,7 +31,9 @@ from inside_keras.atomic import write_csv
 from inside_keras.data.acdc.reader import PHASES, STRUCTURES, read_patient
 from inside_keras.data.resample import resample, window
 from inside_keras.errors import InputError
-from inside_keras.evaluation.masks import dice, dice_scores, hd95
+from inside_keras.evaluation.acdc_scores import SCORE_FIELDS, TABLE_STRUCTURES, score_volume
+from inside_keras.evaluation.acdc_summary import metric_summary
+from inside_keras.evaluation.masks import dice_scores
 from inside_keras.evaluation.predict import truth_labels
 
 #: Per-sample arrays of a prepared ACDC dataset that evaluation needs.
@@ -45,10 +47,6 @@ GEOMETRY_KEYS = (
     "resampled_shape",
     "offset",
 )
-#: Row order of the challenge table.
-TABLE_STRUCTURES = ("LV", "RV", "MYO")
-#: Columns of the per-patient CSV.
-ROW_FIELDS = ("patient", "phase", "structure", "dice", "hd95_mm")
 #: Statistics of one phase and structure in the challenge table.
 CHALLENGE_FIELDS = (
     "dice_mean",
@@ -60,11 +58,6 @@ CHALLENGE_FIELDS = (
 )
 #: Columns of the summary CSV.
 SUMMARY_FIELDS = ("phase", "structure", *CHALLENGE_FIELDS)
-
-
-def _mean_std(values):
-    values = np.asarray([v for v in values if not np.isnan(v)], dtype=np.float64)
-    return (float(values.mean()), float(values.std())) if values.size else (np.nan, np.nan)
 
 
 def _number(value):
@@ -80,34 +73,35 @@ class EvaluationResult:
     """Per-patient scores of an ACDC evaluation.
 
     Attributes:
-        rows: one dict per patient, phase and structure with the keys of `ROW_FIELDS`;
-            `hd95_mm` is `nan` where exactly one of prediction and truth is empty.
+        rows: the score rows (`inside_keras.evaluation.acdc_scores.SCORE_FIELDS`), one
+            per patient, phase and structure; distances are `nan` where exactly one of
+            prediction and truth is empty.
     """
 
     rows: tuple
 
     def summary(self):
-        """Mean ± std (population) per phase and structure, as dicts of `SUMMARY_FIELDS`.
+        """Mean ± std (population) of Dice and HD95 per phase and structure, as dicts of
+        `SUMMARY_FIELDS` (a view of `inside_keras.evaluation.acdc_summary.metric_summary`).
 
         Undefined HD95 values (`nan`) are left out of the HD95 statistics and counted in
         `hd95_undefined`.
         """
+        table = metric_summary(self.rows, ("dice", "hd95"))
         summary = []
         for phase in PHASES:
             for structure in TABLE_STRUCTURES:
-                rows = [r for r in self.rows if r["phase"] == phase and r["structure"] == structure]
-                dice_mean, dice_std = _mean_std([r["dice"] for r in rows])
-                hd_mean, hd_std = _mean_std([r["hd95_mm"] for r in rows])
+                dice, hd95 = table[phase][structure]["dice"], table[phase][structure]["hd95"]
                 summary.append(
                     {
                         "phase": phase,
                         "structure": structure,
-                        "dice_mean": dice_mean,
-                        "dice_std": dice_std,
-                        "hd95_mean_mm": hd_mean,
-                        "hd95_std_mm": hd_std,
-                        "volumes": len(rows),
-                        "hd95_undefined": sum(bool(np.isnan(r["hd95_mm"])) for r in rows),
+                        "dice_mean": dice["mean"],
+                        "dice_std": dice["std"],
+                        "hd95_mean_mm": hd95["mean"],
+                        "hd95_std_mm": hd95["std"],
+                        "volumes": dice["n"],
+                        "hd95_undefined": hd95["undefined"],
                     }
                 )
         return summary
@@ -125,8 +119,9 @@ class EvaluationResult:
         return table
 
     def to_csv(self, path):
-        """Write the per-patient rows (`ROW_FIELDS`) to `path`."""
-        write_csv(path, ROW_FIELDS, self.rows)
+        """Write the per-patient rows (`SCORE_FIELDS`, as `scores.csv` of `score acdc`)
+        to `path`."""
+        write_csv(path, SCORE_FIELDS, self.rows)
 
     def summary_to_csv(self, path):
         """Write `summary()` (`SUMMARY_FIELDS`) to `path`."""
@@ -283,17 +278,7 @@ def evaluate(predictions, arrays, source, split="training"):
     """
     rows = []
     for patient_name, phase, frame, volume in predicted_volumes(predictions, arrays, source, split):
-        for structure in TABLE_STRUCTURES:
-            pred, truth = volume == STRUCTURES[structure], frame.label == STRUCTURES[structure]
-            rows.append(
-                {
-                    "patient": patient_name,
-                    "phase": phase,
-                    "structure": structure,
-                    "dice": dice(pred, truth),
-                    "hd95_mm": hd95(pred, truth, frame.spacing),
-                }
-            )
+        rows += score_volume(patient_name, phase, volume, frame.label, frame.spacing)
     return EvaluationResult(rows=tuple(rows))
 
 

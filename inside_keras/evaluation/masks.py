@@ -13,11 +13,11 @@ border voxel of the other, measured at the physical `spacing`.
 Conventions for empty masks (a structure absent from the prediction, the ground
 truth, or both):
 
-| prediction | truth  | `dice` | `hausdorff`, `hd95`, `assd` |
-|------------|--------|--------|-----------------------------|
-| empty      | empty  | 1.0    | 0.0                         |
-| empty      | filled | 0.0    | `nan`                       |
-| filled     | empty  | 0.0    | `nan`                       |
+| prediction | truth  | `dice` | `hausdorff`, `hd95`, `assd`, `surface_metrics` |
+|------------|--------|--------|------------------------------------------------|
+| empty      | empty  | 1.0    | 0.0                                            |
+| empty      | filled | 0.0    | `nan`                                          |
+| filled     | empty  | 0.0    | `nan`                                          |
 
 A `nan` distance is undefined, not infinite: summaries leave it out of means and
 count it separately.
@@ -94,6 +94,11 @@ def surface_distances(pred, truth, spacing):
     Returns:
         `(pred_to_truth, truth_to_pred)`, two 1-D float arrays (one value per border
         voxel of `pred`, of `truth`); None when either mask is empty.
+
+    Both masks are first cut to the bounding box of their union, one voxel wider where
+    the array allows: every border voxel lies inside it and its outer layer is outside
+    both masks (or the array's edge), so the borders and distances stay the same while
+    the distance transforms cover the structure, not the whole image.
     """
     from scipy import ndimage
 
@@ -103,6 +108,9 @@ def surface_distances(pred, truth, spacing):
         raise ValueError(f"`spacing` must be positive per axis, got {spacing.tolist()}")
     if not (pred.any() and truth.any()):
         return None
+    (box,) = ndimage.find_objects((pred | truth).astype(np.uint8))
+    box = tuple(slice(max(part.start - 1, 0), part.stop + 1) for part in box)
+    pred, truth = pred[box], truth[box]
     pred_surface = pred ^ ndimage.binary_erosion(pred)
     truth_surface = truth ^ ndimage.binary_erosion(truth)
     to_truth = ndimage.distance_transform_edt(~truth_surface, sampling=spacing)
@@ -110,16 +118,35 @@ def surface_distances(pred, truth, spacing):
     return to_truth[pred_surface], to_pred[truth_surface]
 
 
-def _distance(pred, truth, spacing, reduce):
+#: How each distance metric reduces the two directions' surface distances `(a, b)`.
+_REDUCTIONS = {
+    "hd": lambda a, b: max(a.max(), b.max()),
+    "hd95": lambda a, b: np.percentile(np.concatenate([a, b]), 95),
+    "assd": lambda a, b: np.concatenate([a, b]).mean(),
+}
+
+
+def surface_metrics(pred, truth, spacing):
+    """Hausdorff distance, HD95 and ASSD in mm from one computation of the surface
+    distances (see `hausdorff`, `hd95` and `assd` for each definition).
+
+    Args:
+        pred, truth, spacing: as for `surface_distances`.
+
+    Returns:
+        A dict `{"hd", "hd95", "assd"}` of floats in mm: all 0.0 when both masks are
+        empty, all `nan` when exactly one is.
+    """
     distances = surface_distances(pred, truth, spacing)
     if distances is None:
         both_empty = not (np.any(pred) or np.any(truth))
-        return 0.0 if both_empty else float("nan")
-    return float(reduce(*distances))
+        return dict.fromkeys(_REDUCTIONS, 0.0 if both_empty else float("nan"))
+    return {name: float(reduce(*distances)) for name, reduce in _REDUCTIONS.items()}
 
 
 def hausdorff(pred, truth, spacing):
-    """Hausdorff distance (the largest surface distance, both directions) in mm.
+    """Hausdorff distance (the largest surface distance, both directions) in mm, as
+    MedPy's `hd`.
 
     Args:
         pred, truth, spacing: as for `surface_distances`.
@@ -127,7 +154,7 @@ def hausdorff(pred, truth, spacing):
     Returns:
         A float in mm: 0.0 when both masks are empty, `nan` when exactly one is.
     """
-    return _distance(pred, truth, spacing, lambda a, b: max(a.max(), b.max()))
+    return surface_metrics(pred, truth, spacing)["hd"]
 
 
 def hd95(pred, truth, spacing):
@@ -142,13 +169,17 @@ def hd95(pred, truth, spacing):
     Returns:
         A float in mm: 0.0 when both masks are empty, `nan` when exactly one is.
     """
-    return _distance(pred, truth, spacing, lambda a, b: np.percentile(np.concatenate([a, b]), 95))
+    return surface_metrics(pred, truth, spacing)["hd95"]
 
 
 def assd(pred, truth, spacing):
-    """Average symmetric surface distance in mm, as MedPy's `assd` (0.5).
+    """Average symmetric surface distance in mm: the mean of both directions' surface
+    distances pooled together, as MedPy 0.5's `assd`.
 
-    The mean of both directions' surface distances pooled together.
+    Every border voxel of either mask counts once, so the direction with more border
+    voxels weighs more. MedPy 0.4 and some challenge scripts average the two directed
+    means instead (`(mean(a) + mean(b)) / 2`); the two agree when both surfaces have
+    as many border voxels, or the same mean distance.
 
     Args:
         pred, truth, spacing: as for `surface_distances`.
@@ -156,4 +187,4 @@ def assd(pred, truth, spacing):
     Returns:
         A float in mm: 0.0 when both masks are empty, `nan` when exactly one is.
     """
-    return _distance(pred, truth, spacing, lambda a, b: np.concatenate([a, b]).mean())
+    return surface_metrics(pred, truth, spacing)["assd"]

@@ -619,6 +619,62 @@ def _(c):
     return argv
 
 
+# --- score acdc ------------------------------------------------------------------------
+
+
+def _score_acdc(c, change=None):
+    """Score predictions that copy the ground truth of the shared ACDC root, after
+    `change(root, predictions)`."""
+    root, predictions = c.acdc(), c.inputs / "predictions"
+    predictions.mkdir()
+    for name in ("patient001", "patient002"):
+        for phase, number in (("ED", acdc_folders.ED), ("ES", acdc_folders.ES)):
+            truth = root / "training" / name / f"{name}_frame{number:02d}_gt.nii.gz"
+            shutil.copyfile(truth, predictions / f"{name}_{phase}.nii.gz")
+    if change is not None:
+        change(root, predictions)
+    argv = ["score", "acdc", "--predictions", predictions, "--source", root]
+    return argv + ["--out", c.work / "scores"]
+
+
+flag_cases(
+    "score-acdc",
+    _score_acdc,
+    [
+        ("split-unknown", ["--split", "validation"]),
+        ("split-absent", ["--split", "testing"]),
+        ("predictions-missing", ["--predictions", "/nonexistent/predictions"]),
+    ],
+)
+
+
+def _prediction(data):
+    def write(root, predictions):
+        (predictions / "patient002_ED.nii.gz").write_bytes(data)
+
+    return write
+
+
+for _name, _change in [
+    ("prediction-not-nifti", _prediction(b"not a NIfTI file")),
+    ("prediction-4d", _prediction(nifti_bytes(np.ones((20, 24, 5, 2), np.uint8)))),
+    ("prediction-nan", _prediction(nifti_bytes(np.full((20, 24, 5), np.nan, np.float32)))),
+    ("prediction-fractional-label", _prediction(nifti_bytes(np.full((20, 24, 5), 1.5)))),
+    (
+        "ground-truth-missing",
+        lambda root, _: (root / "training/patient002/patient002_frame03_gt.nii.gz").unlink(),
+    ),
+]:
+    case(f"score-acdc-{_name}")(lambda c, change=_change: _score_acdc(c, change))
+
+
+@case("score-acdc-out-is-a-file")
+def _(c):
+    argv = _score_acdc(c)
+    argv[argv.index("--out") + 1] = c.file_in_work()
+    return argv
+
+
 # --- train -----------------------------------------------------------------------------
 
 

@@ -67,6 +67,9 @@ COMMANDS = {
     "prepare acdc (user's file)": [
         "prepare", "acdc", "--source", "{acdc}", "--size", "32", "--out", "{out}/log.csv",
     ],
+    "score acdc": [
+        "score", "acdc", "--predictions", "{acdc}", "--source", "{acdc}", "--out", "{out}",
+    ],
     "train": ["train", "--config", "{config}", "--out", "{out}", "--quiet"],
     "train --resume": ["train", "--config", "{config}", "--out", "{out}", "--resume"],
     "evaluate --csv": [

@@ -16,6 +16,7 @@ from inside_keras.evaluation.acdc import (
     evaluate,
     scores,
 )
+from inside_keras.evaluation.acdc_scores import SCORE_FIELDS
 from tests.data import acdc_folders
 
 
@@ -35,7 +36,7 @@ def test_ground_truth_as_prediction_scores_dice_1_hd95_0(dataset):
     result = evaluate(arrays["y"], arrays, root)
     assert len(result.rows) == 2 * 2 * 3
     for row in result.rows:
-        assert row["dice"] == 1.0 and row["hd95_mm"] == 0.0, row
+        assert row["dice"] == 1.0 and row["hd95"] == 0.0, row
     for entry in result.summary():
         assert (entry["dice_mean"], entry["dice_std"], entry["hd95_mean_mm"]) == (1.0, 0.0, 0.0)
         assert entry["volumes"] == 2 and entry["hd95_undefined"] == 0
@@ -58,14 +59,14 @@ def test_errors_are_scored_on_the_original_grid(dataset):
     rows = {(r["patient"], r["phase"], r["structure"]): r for r in result.rows}
     for key, row in rows.items():
         if key[2] == "RV":
-            assert row["dice"] == 0.0 and math.isnan(row["hd95_mm"])
+            assert row["dice"] == 0.0 and math.isnan(row["hd95"])
     # patient001 ED slice 0 lost its LV disc (radius 6 px: 113 px) to the MYO.
     truth = acdc_folders.labels(acdc_folders.SHAPE, 0.5)
     lv_total, lv_slice0 = (truth == 3).sum(), (truth[..., 0] == 3).sum()
     lv = rows[("patient001", "ED", "LV")]
     assert lv["dice"] == pytest.approx(2 * (lv_total - lv_slice0) / (2 * lv_total - lv_slice0))
     # The missing slice is 8 mm away from the next LV surface.
-    assert lv["hd95_mm"] > 0 and rows[("patient002", "ED", "LV")]["dice"] == 1.0
+    assert lv["hd95"] > 0 and rows[("patient002", "ED", "LV")]["dice"] == 1.0
     summary = {(s["phase"], s["structure"]): s for s in result.summary()}
     assert summary[("ED", "RV")]["hd95_undefined"] == 2
     assert math.isnan(summary[("ED", "RV")]["hd95_mean_mm"])
@@ -111,7 +112,8 @@ def test_scores_without_any_rv(dataset):
 
 def _result():
     rows = tuple(
-        {"patient": p, "phase": ph, "structure": s, "dice": d, "hd95_mm": h}
+        {"patient": p, "phase": ph, "structure": s, "dice": d, "hd": 2 * h, "hd95": h}
+        | {"assd": h / 2, "volume_ml_pred": 100.0, "volume_ml_ref": 90.0}
         for p, d, h in (("patient001", 0.9, 2.0), ("patient002", 0.7, float("nan")))
         for ph in ("ED", "ES")
         for s in ("LV", "RV", "MYO")
@@ -140,7 +142,8 @@ def test_csv(tmp_path):
     result.to_csv(tmp_path / "rows.csv")
     with (tmp_path / "rows.csv").open() as stream:
         written = list(csv.DictReader(stream))
-    assert len(written) == 12 and written[0]["dice"] == "0.9" and written[-1]["hd95_mm"] == "nan"
+    assert list(written[0]) == list(SCORE_FIELDS) and len(written) == 12
+    assert written[0]["dice"] == "0.9" and written[-1]["hd95"] == "nan"
     result.summary_to_csv(tmp_path / "summary.csv")
     with (tmp_path / "summary.csv").open() as stream:
         summary = list(csv.DictReader(stream))

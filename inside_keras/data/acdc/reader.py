@@ -19,7 +19,7 @@ Multi-Structures Segmentation and Diagnosis: Is the Problem Solved?", IEEE TMI 2
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -150,26 +150,37 @@ def check_labels(label, path):
     return label.astype(np.uint8)
 
 
+def read_ground_truth(folder, phase, number):
+    """Read the `_gt` label volume of one annotated frame of a patient folder.
+
+    Returns:
+        A `Volume` (`inside_keras.data.nifti`) whose `data` are uint8 class ids 0..3.
+
+    Raises:
+        InputError: naming the file: missing, unreadable, not 3-D, labels outside 0..3.
+    """
+    path = frame_path(folder, number, True)
+    if not path.is_file():
+        raise InputError(f"missing {phase} ground truth (Info.cfg {phase}: {number})", path)
+    label = load_volume(path, ndim=3)
+    return replace(label, data=check_labels(label.data, path))
+
+
 def read_frame(folder, phase, number):
     """Read one annotated frame (image and `_gt`) of a patient folder as a `Frame`."""
-    image_path, label_path = frame_path(folder, number), frame_path(folder, number, True)
-    for path, what in ((image_path, "frame"), (label_path, "ground truth")):
-        if not path.is_file():
-            raise InputError(f"missing {phase} {what} (Info.cfg {phase}: {number})", path)
+    image_path = frame_path(folder, number)
+    if not image_path.is_file():
+        raise InputError(f"missing {phase} frame (Info.cfg {phase}: {number})", image_path)
+    label = read_ground_truth(folder, phase, number)
     image = load_volume(image_path, ndim=3)
-    label = load_volume(label_path, ndim=3)
     if label.data.shape != image.data.shape:
         raise InputError(
             f"label shape {label.data.shape} differs from image shape {image.data.shape} "
             f"of {image_path.name}",
-            label_path,
+            frame_path(folder, number, True),
         )
     return Frame(
-        phase=phase,
-        number=number,
-        image=image.data,
-        label=check_labels(label.data, label_path),
-        spacing=image.spacing,
+        phase=phase, number=number, image=image.data, label=label.data, spacing=image.spacing
     )
 
 
