@@ -95,10 +95,10 @@ def surface_distances(pred, truth, spacing):
         `(pred_to_truth, truth_to_pred)`, two 1-D float arrays (one value per border
         voxel of `pred`, of `truth`); None when either mask is empty.
 
-    Both masks are first cut to the bounding box of their union, one voxel wider where
-    the array allows: every border voxel lies inside it and its outer layer is outside
-    both masks (or the array's edge), so the borders and distances stay the same while
-    the distance transforms cover the structure, not the whole image.
+    Both masks are first cut to the bounding box of their union. Outside it neither
+    mask has a voxel, and the erosion counts what lies beyond the array as outside, so
+    the borders and distances stay the same while the distance transforms cover the
+    structures, not the whole image.
     """
     from scipy import ndimage
 
@@ -109,7 +109,6 @@ def surface_distances(pred, truth, spacing):
     if not (pred.any() and truth.any()):
         return None
     (box,) = ndimage.find_objects((pred | truth).astype(np.uint8))
-    box = tuple(slice(max(part.start - 1, 0), part.stop + 1) for part in box)
     pred, truth = pred[box], truth[box]
     pred_surface = pred ^ ndimage.binary_erosion(pred)
     truth_surface = truth ^ ndimage.binary_erosion(truth)

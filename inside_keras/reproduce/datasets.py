@@ -26,7 +26,7 @@ import numpy as np
 
 from inside_keras.data.acdc.reader import PHASES
 from inside_keras.errors import InputError
-from inside_keras.evaluation.acdc import TABLE_STRUCTURES
+from inside_keras.evaluation.acdc_scores import TABLE_STRUCTURES
 
 #: CLEVR-Seg test samples shown in the attention figures.
 FIGURE_SAMPLES = 6

@@ -106,3 +106,18 @@ def test_dice_scores_of_label_maps():
     assert set(binary) == {"dice", "per_image"}
     assert binary["per_image"] == pytest.approx([2 * 2 / 5, 2 / 3])
     assert math.isnan(dice_scores(labels[:0], truths[:0], classes=(1,))["dice"])
+
+
+def test_random_masks_match_medpy():
+    """Blobs anywhere in the array, edges included, at an anisotropic spacing."""
+    binary = pytest.importorskip("medpy.metric.binary")
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    spacing = (1.37, 1.37, 10.0)
+    for _ in range(5):
+        pred, truth = (ndimage.binary_opening(rng.random((14, 16, 5)) < 0.55) for _ in range(2))
+        assert pred.any() and truth.any()
+        assert hausdorff(pred, truth, spacing) == pytest.approx(binary.hd(pred, truth, spacing))
+        assert hd95(pred, truth, spacing) == pytest.approx(binary.hd95(pred, truth, spacing))
+        assert assd(pred, truth, spacing) == pytest.approx(binary.assd(pred, truth, spacing))
