@@ -46,6 +46,7 @@ CLI_TESTS = [
     "tests/test_benchmark.py",
     "tests/sweep/test_spec.py",
     "tests/evaluation/test_masks.py",
+    "tests/evaluation/test_acdc_scores.py",
     "tests/test_reproduce.py",
     "tests/test_reproduce_acdc.py",
 ]
@@ -75,6 +76,7 @@ def cli(session):
     `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs."""
     session.install(*BACKEND_PACKAGES["torch"])
     session.install("-e", ".[cli,dev,tune]")
+    session.install("medpy")  # the surface distances' independent reference
     env = {"KERAS_BACKEND": "torch", "PYTHONHASHSEED": "0"}
     session.run("pytest", *(session.posargs or [*CLI_TESTS, "--durations=15"]), env=env)
 
