@@ -167,11 +167,18 @@ def add_score_arguments(parser):
         "--split", default="training", help="source folder: training or testing (training)"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--only-predicted",
+        action="store_true",
+        help="score only the patients of the split that have a prediction file (e.g. the "
+        "test patients written by predict); each still needs both phases",
+    )
     add_overwrite_argument(parser)
 
 
 def score(args):
     """Run `score acdc`; returns the exit code."""
+    from inside_keras.data.acdc.reader import patient_folders
     from inside_keras.evaluation.acdc_report import FILES, write_report
     from inside_keras.evaluation.acdc_submission import score_submission
     from inside_keras.outputs import OutputFolder
@@ -180,13 +187,20 @@ def score(args):
     folder = OutputFolder(args.out, "score acdc", args.overwrite, FILES)
     source = args.source if args.source is not None else data_root() / "acdc"
     with flag_names("split"), progress("score acdc") as update:
-        rows, ignored = score_submission(args.predictions, source, args.split, update)
+        rows, ignored = score_submission(
+            args.predictions, source, args.split, update, args.only_predicted
+        )
     details = {"predictions": str(args.predictions), "source": str(source), "split": args.split}
+    details["only_predicted"] = args.only_predicted
     with _writing(args.out):
         folder.create(details)
         lines = write_report(folder.path, rows)
         folder.create(details, complete=True)
     print("\n".join(lines))
+    if args.only_predicted:
+        scored = len({row["patient"] for row in rows})
+        total = len(patient_folders(source, args.split))
+        print(f"scored {scored} of the {total} patients of {args.split} (--only-predicted)")
     if ignored:
         shown = ", ".join(ignored[:3]) + (", ..." if len(ignored) > 3 else "")
         print(f"not scored: {len(ignored)} other entries of {args.predictions} ({shown})")
