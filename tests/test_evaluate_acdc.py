@@ -38,9 +38,11 @@ def test_acdc_evaluate_and_predict(tmp_path, capsys):
 
     assert main(["predict", *common, "--out", str(tmp_path / "pred")]) == 0
     for patient in ("patient001", "patient002"):
-        for phase in ("ED", "ES"):
-            volume = nibabel.load(tmp_path / "pred" / f"{patient}_{phase}_pred.nii.gz")
-            truth = nibabel.load(root / "training" / patient / f"{patient}_frame01_gt.nii.gz")
-            assert volume.shape == truth.shape
-            assert np.allclose(volume.header.get_zooms(), truth.header.get_zooms())
+        for phase, frame in (("ED", 1), ("ES", 3)):
+            volume = nibabel.load(tmp_path / "pred" / "submission" / f"{patient}_{phase}.nii.gz")
+            image = nibabel.load(root / "training" / patient / f"{patient}_frame0{frame}.nii.gz")
+            assert volume.shape == image.shape and volume.get_data_dtype() == np.uint8
+            assert np.abs(volume.affine - image.affine).max() < 1e-6
+            assert volume.header.get_zooms() == image.header.get_zooms()
             assert set(np.unique(np.asarray(volume.dataobj))) <= {0, 1, 2, 3}
+    assert "--only-predicted" in capsys.readouterr().out

@@ -108,6 +108,15 @@ def add_prepare_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the patient split (0)")
     parser.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        metavar="K",
+        help="K cross-validation folds by patient, stratified by Info.cfg Group: adds a "
+        "per-slice `fold`; the split then holds fold 0 out as test and draws "
+        "--val-fraction of the other patients for val (--test-fraction unused)",
+    )
+    parser.add_argument(
         "--skip-bad", action="store_true", help="skip and count bad patients instead of failing"
     )
     add_overwrite_argument(parser)
@@ -123,11 +132,12 @@ def prepare(args):
     fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
     claim_file(args.out, args.overwrite, ours=is_prepared)
-    with flag_names(*fields, "split", "seed"), progress("prepare acdc") as update:
+    with flag_names(*fields, "split", "seed", "folds"), progress("prepare acdc") as update:
         options = PrepareOptions(
             **{field: getattr(args, field) for field in fields},
             seed=args.seed,
             skip_bad=args.skip_bad,
+            folds=args.folds,
         )
         result = prepare_acdc(source, args.split, options, update)
     save_prepared(args.out, **result.arrays)
@@ -136,9 +146,10 @@ def prepare(args):
     arrays = result.arrays
     counts = split_counts(arrays["split"])
     n_patients = len(set(arrays["patient"].tolist()))
+    folds = f" in {args.folds} folds (fold 0 is test)" if args.folds else ""
     print(
-        f"wrote {len(arrays['x'])} slices ({counts}) of {n_patients} patients to {args.out}; "
-        f"skipped {len(result.skipped)} bad patients"
+        f"wrote {len(arrays['x'])} slices ({counts}) of {n_patients} patients{folds} to "
+        f"{args.out}; skipped {len(result.skipped)} bad patients"
     )
     return 0
 
@@ -167,11 +178,18 @@ def add_score_arguments(parser):
         "--split", default="training", help="source folder: training or testing (training)"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--only-predicted",
+        action="store_true",
+        help="score only the patients of the split that have a prediction file (e.g. the "
+        "test patients written by predict); each still needs both phases",
+    )
     add_overwrite_argument(parser)
 
 
 def score(args):
     """Run `score acdc`; returns the exit code."""
+    from inside_keras.data.acdc.reader import patient_folders
     from inside_keras.evaluation.acdc_report import FILES, write_report
     from inside_keras.evaluation.acdc_submission import score_submission
     from inside_keras.outputs import OutputFolder
@@ -180,13 +198,20 @@ def score(args):
     folder = OutputFolder(args.out, "score acdc", args.overwrite, FILES)
     source = args.source if args.source is not None else data_root() / "acdc"
     with flag_names("split"), progress("score acdc") as update:
-        rows, ignored = score_submission(args.predictions, source, args.split, update)
+        rows, ignored = score_submission(
+            args.predictions, source, args.split, update, args.only_predicted
+        )
     details = {"predictions": str(args.predictions), "source": str(source), "split": args.split}
+    details["only_predicted"] = args.only_predicted
     with _writing(args.out):
         folder.create(details)
         lines = write_report(folder.path, rows)
         folder.create(details, complete=True)
     print("\n".join(lines))
+    if args.only_predicted:
+        scored = len({row["patient"] for row in rows})
+        total = len(patient_folders(source, args.split))
+        print(f"scored {scored} of the {total} patients of {args.split} (--only-predicted)")
     if ignored:
         shown = ", ".join(ignored[:3]) + (", ..." if len(ignored) > 3 else "")
         print(f"not scored: {len(ignored)} other entries of {args.predictions} ({shown})")

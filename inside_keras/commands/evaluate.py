@@ -6,6 +6,10 @@ from pathlib import Path
 from inside_keras.commands.options import add_overwrite_argument
 from inside_keras.errors import InputError
 
+#: The subfolder of `predict --out` holding ACDC's label volumes in the challenge's
+#: layout (`patientNNN_ED.nii.gz`, `patientNNN_ES.nii.gz`), as `score acdc` reads them.
+SUBMISSION_FOLDER = "submission"
+
 
 def _common_arguments(parser):
     parser.add_argument("--model", required=True, type=Path, help="trained model (.keras)")
@@ -53,12 +57,20 @@ def register_predict(subparsers):
         "predict",
         help="Write predicted masks and attention maps (PNG; volumes: NIfTI).",
         description="One mask PNG and one attention PNG per conditioned level (mean over "
-        "channels) per 2-D sample; for ACDC, and for volumes prepared with prepare folder "
-        "--dims 3, predicted label volumes as NIfTI on the source grid with its affine.",
+        "channels) per 2-D sample; for ACDC also the label volumes on the source grids, "
+        "with their images' headers, in the challenge's layout that score acdc reads "
+        "(OUT/submission/patientNNN_ED.nii.gz, _ES); for volumes prepared with prepare "
+        "folder --dims 3, predicted label volumes as NIfTI on the source grid with its "
+        "affine.",
     )
     _common_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--limit", type=int, default=None, help="first LIMIT samples only")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="first LIMIT samples only (volumes cut into slices: cases; ACDC: patients)",
+    )
     parser.add_argument(
         "--images",
         type=Path,
@@ -126,7 +138,8 @@ def evaluate(args):
     model, task, arrays = _model_and_samples(args)
     truths = truth_labels(arrays)
     task.check_labels(truths, args.data)
-    labels = to_labels(predict_arrays(model, arrays))
+    probabilities = predict_arrays(model, arrays)
+    labels = to_labels(probabilities)
     scores = dice_scores(labels, truths, task.foreground)
     print(f"{args.split}: {len(labels)} samples, mean per-image Dice {scores['dice']:.4f}")
     for key, value in scores.items():
@@ -138,7 +151,7 @@ def evaluate(args):
         from inside_keras.evaluation.acdc import challenge_markdown
         from inside_keras.evaluation.acdc import evaluate as acdc_evaluate
 
-        result = acdc_evaluate(labels, arrays, _acdc_source(args), args.source_split)
+        result = acdc_evaluate(probabilities, arrays, _acdc_source(args), args.source_split)
         print("\n".join(challenge_markdown(result.challenge())))
         if args.csv:
             result.to_csv(args.csv)
@@ -199,8 +212,10 @@ def predict(args):
     model, task, arrays = _model_and_samples(args)
     new_volumes = args.images is not None and has_slice_geometry(arrays)
     if args.limit is not None:
-        arrays = _first_samples(arrays, args.limit, by_case=new_volumes)
-    labels = to_labels(predict_arrays(model, arrays))
+        group = "case" if new_volumes else ("patient" if "patient" in arrays else None)
+        arrays = _first_samples(arrays, args.limit, group)
+    probabilities = predict_arrays(model, arrays)
+    labels = to_labels(probabilities)
     output.create()
     names = OutputNames(args.out)
     if has_geometry(arrays):  # volumes: NIfTI label maps on their source grids
@@ -222,6 +237,8 @@ def predict(args):
             _save_png(mask, names.path(name, "_pred.png", i))
         print(f"wrote {len(labels)} label maps (class ids) at the images' sizes to {args.out}")
         return 0
+    if "patient" in arrays:  # ACDC: volumes first, so that a bad source stops early
+        _write_acdc_submission(probabilities, arrays, args)
     maps = attention_maps(model, arrays)
     scale = 255 // max(task.foreground)
     for i, name in enumerate(arrays["name"]):
@@ -233,8 +250,6 @@ def predict(args):
             _save_png(
                 (image * 255).astype(np.uint8), names.path(name, f"_attention_{level}.png", i)
             )
-    if "patient" in arrays:
-        _write_acdc_volumes(labels, arrays, _acdc_source(args), args.source_split, args.out)
     print(
         f"wrote {len(labels)} masks"
         + (f" and attention maps ({', '.join(maps)})" if maps else "")
@@ -243,15 +258,15 @@ def predict(args):
     return 0
 
 
-def _first_samples(arrays, limit, by_case):
-    """The first `limit` samples, or `by_case`: the first `limit` cases with all their
-    samples (volumes cut into slices, so that each goes back whole)."""
+def _first_samples(arrays, limit, group):
+    """The first `limit` samples, or with `group` (`"case"`, `"patient"`) the samples of
+    the first `limit` groups (volumes cut into slices, so that each goes back whole)."""
     import numpy as np
 
-    if not by_case:
+    if group is None:
         return {key: value[:limit] for key, value in arrays.items()}
-    first = list(dict.fromkeys(np.asarray(arrays["case"]).tolist()))[:limit]
-    keep = np.isin(arrays["case"], first)
+    first = list(dict.fromkeys(np.asarray(arrays[group]).tolist()))[:limit]
+    keep = np.isin(arrays[group], first)
     return {key: value[keep] for key, value in arrays.items()}
 
 
@@ -265,17 +280,18 @@ def _save_png(pixels, path):
         Image.fromarray(pixels).save(temporary, format="PNG")
 
 
-def _write_acdc_volumes(labels, arrays, source, split, out):
-    """Predicted label volumes on each source grid, as NIfTI with the source spacing."""
-    import nibabel
+def _write_acdc_submission(probabilities, arrays, args):
+    """The predicted label volumes in the challenge's layout, in `SUBMISSION_FOLDER`."""
+    from inside_keras.evaluation.acdc_submission import write_submission
 
-    from inside_keras.atomic import atomic_path
-    from inside_keras.evaluation.acdc import predicted_volumes
-    from inside_keras.outputs import OutputNames
-
-    names = OutputNames(out)
-    for patient_name, phase, frame, volume in predicted_volumes(labels, arrays, source, split):
-        image = nibabel.Nifti1Image(volume, affine=None)
-        image.header.set_zooms(tuple(float(s) for s in frame.spacing))
-        with atomic_path(names.path(f"{patient_name}_{phase}", "_pred.nii.gz")) as temporary:
-            nibabel.save(image, temporary)
+    folder = args.out / SUBMISSION_FOLDER
+    if folder.exists() and not folder.is_dir():
+        raise InputError("a file where predict writes its folder of label volumes", folder)
+    folder.mkdir(exist_ok=True)
+    paths = write_submission(probabilities, arrays, _acdc_source(args), args.source_split, folder)
+    patients = len(set(arrays["patient"].tolist()))
+    print(
+        f"wrote {len(paths)} label volumes of {patients} patients on their source grids to "
+        f"{folder} (score them: inside-keras score acdc --predictions {folder} "
+        f"--split {args.source_split} --only-predicted)"
+    )

@@ -1,13 +1,15 @@
 """Evaluate ACDC slice predictions the challenge's way: per volume, at the original spacing.
 
 The predicted slices of each patient and phase are put back into a volume on the
-source grid (undoing the crop/pad and the in-plane resampling recorded by
-`prepare acdc`, labels by nearest neighbour), and compared with the ground truth read
-from the source folder by the one ACDC scorer (`inside_keras.evaluation.acdc_scores`: Dice,
-HD, HD95 and ASSD in mm, volumes) for RV, MYO and LV at ED and ES, per patient; the
-challenge table (`challenge_markdown`) is its Dice and HD95 as mean ± std. When the
-prepared spacing is finer than (or equal to) the source's and the crop keeps the heart,
-the ground-truth slices of the prepared dataset come back exactly (Dice 1, HD95 0).
+source grid: their class probabilities go through the crop/pad and the in-plane
+resampling recorded by `prepare acdc` backwards (linearly where that upsamples), and
+the argmax is taken there (`predicted_volumes`, which `predict` writes too). They are
+compared with the ground truth read from the source folder by the one ACDC scorer
+(`inside_keras.evaluation.acdc_scores`: Dice, HD, HD95 and ASSD in mm, volumes) for RV,
+MYO and LV at ED and ES, per patient; the challenge table (`challenge_markdown`) is its
+Dice and HD95 as mean ± std. When the prepared spacing is finer than (or equal to) the
+source's and the crop keeps the heart, the ground-truth slices of the prepared dataset
+come back exactly (Dice 1, HD95 0).
 
 Example:
 
@@ -28,13 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from inside_keras.atomic import write_csv
-from inside_keras.data.acdc.reader import PHASES, STRUCTURES, read_patient
-from inside_keras.data.resample import resample, window
+from inside_keras.data.acdc.reader import LABELS, PHASES, STRUCTURES, read_patient
+from inside_keras.data.resample import resample, scale_factors, window
 from inside_keras.errors import InputError
 from inside_keras.evaluation.acdc_scores import SCORE_FIELDS, TABLE_STRUCTURES, score_volume
 from inside_keras.evaluation.acdc_summary import metric_summary
 from inside_keras.evaluation.masks import dice_scores
-from inside_keras.evaluation.predict import truth_labels
+from inside_keras.evaluation.predict import to_labels, truth_labels
 
 #: Per-sample arrays of a prepared ACDC dataset that evaluation needs.
 GEOMETRY_KEYS = (
@@ -166,30 +168,88 @@ def challenge_markdown(challenge):
     return lines
 
 
-def _class_ids(predictions, n):
-    """Predictions as `(N, H, W)` class ids: from ids, `(N, H, W, 1)` ids or class scores."""
-    predictions = np.asarray(predictions)
-    if predictions.ndim == 4:
-        predictions = predictions[..., 0] if predictions.shape[-1] == 1 else predictions.argmax(-1)
-    if predictions.ndim != 3 or len(predictions) != n:
-        raise InputError(
-            f"expected (N={n}, H, W) class ids or (N, H, W, 4) scores, got {predictions.shape}",
-            "predictions",
-        )
-    return predictions.astype(np.uint8)
-
-
-def reassemble(predictions, arrays, indices, n_slices):
-    """Put the predicted slices `indices` of one volume back on its source grid.
+def class_probabilities(predictions, n):
+    """Predictions as float32 `(N, H, W, C)` class probabilities, `C >= 2`.
 
     Args:
-        predictions: `(N, H, W)` class ids of all samples.
+        predictions: `(N, H, W, C)` softmax outputs; `(N, H, W, 1)` sigmoid outputs
+            (a binary task: `[1 - p, p]`); or `(N, H, W)` class ids 0..3 (one-hot).
+        n: the number of samples expected.
+
+    Raises:
+        InputError: another shape.
+    """
+    predictions = np.asarray(predictions)
+    if predictions.ndim == 3 and len(predictions) == n:
+        return np.eye(len(LABELS), dtype=np.float32)[predictions.astype(np.intp)]
+    if predictions.ndim != 4 or len(predictions) != n:
+        raise InputError(
+            f"expected (N={n}, H, W) class ids or (N, H, W, C) class probabilities, "
+            f"got {predictions.shape}",
+            "predictions",
+        )
+    predictions = predictions.astype(np.float32)
+    if predictions.shape[-1] == 1:
+        return np.concatenate([1.0 - predictions, predictions], axis=-1)
+    return predictions
+
+
+def interpolation_order(pixel_spacing, source_spacing):
+    """The interpolation order of the way back from prepared pixels to source pixels.
+
+    1 (linear) where the prepared pixels are coarser than the source's on an axis: the
+    way back upsamples, and interpolated probabilities give smoother, truer borders
+    than repeated labels (nnU-Net's way; it matters for the thin myocardium). 0
+    (nearest) otherwise: each source pixel then takes the probabilities of the prepared
+    pixel nearest its centre, which is the pixel `prepare acdc` gave its label to, so a
+    perfect prediction comes back exactly. Linear there would blend four prepared pixels
+    and, for a prepared grid finer by a factor below sqrt(2), can let two neighbouring
+    classes outweigh a staircase corner's own: the weight of the right class is only
+    bounded below by `(factor / 2)^2`.
+    """
+    factors = scale_factors(pixel_spacing, source_spacing)
+    return 1 if any(factor < 1.0 for factor in factors) else 0
+
+
+def to_source_slice(probabilities, arrays, index):
+    """One prepared slice's class probabilities `(H, W, C)` put back on its source grid.
+
+    Undoes `prepare acdc`'s crop/pad (where the crop cut the resampled slice, the
+    background gets probability 1) and its in-plane resampling (`interpolation_order`).
+
+    Returns:
+        float32 `(H0, W0, C)` on the source slice's grid.
+    """
+    shape = arrays["resampled_shape"][index]
+    canvas = np.stack(
+        [
+            window(probabilities[..., c], -arrays["offset"][index], shape, fill=float(c == 0))
+            for c in range(probabilities.shape[-1])
+        ],
+        axis=-1,
+    )
+    pixel_spacing, source_spacing = arrays["pixel_spacing"][index], arrays["source_spacing"][index]
+    return resample(
+        canvas,
+        pixel_spacing,
+        source_spacing[:2],
+        order=interpolation_order(pixel_spacing, source_spacing[:2]),
+        shape=tuple(int(n) for n in arrays["source_shape"][index]),
+    )
+
+
+def reassemble(probabilities, arrays, indices, n_slices):
+    """The label volume of the predicted slices `indices` of one volume on its source grid.
+
+    Args:
+        probabilities: `(N, H, W, C)` class probabilities of all samples.
         arrays: the prepared arrays of the same N samples.
         indices: the samples of one patient and phase.
         n_slices: the slice count of the source volume.
 
     Returns:
-        uint8 `(H0, W0, n_slices)` on the source grid.
+        uint8 `(H0, W0, n_slices)`: per source pixel the class of highest probability
+        after the way back (`to_source_slice`).
     """
     found = sorted(int(arrays["slice_index"][i]) for i in indices)
     if found != list(range(n_slices)):
@@ -201,26 +261,23 @@ def reassemble(predictions, arrays, indices, n_slices):
         )
     volume = None
     for i in indices:
-        canvas = window(predictions[i], -arrays["offset"][i], arrays["resampled_shape"][i])
-        back = resample(
-            canvas,
-            arrays["pixel_spacing"][i],
-            arrays["source_spacing"][i][:2],
-            order=0,
-            shape=tuple(int(n) for n in arrays["source_shape"][i]),
-        )
+        labels = to_source_slice(probabilities[i], arrays, i).argmax(axis=-1)
         if volume is None:
-            volume = np.zeros(back.shape + (n_slices,), dtype=np.uint8)
-        volume[:, :, arrays["slice_index"][i]] = back
+            volume = np.zeros(labels.shape + (n_slices,), dtype=np.uint8)
+        volume[:, :, arrays["slice_index"][i]] = labels
     return volume
 
 
 def predicted_volumes(predictions, arrays, source, split="training"):
     """Yield `(patient, phase, frame, volume)`: predictions back on each source grid.
 
+    The one way back from prepared slices to source volumes: `predict` writes these
+    volumes, `evaluate` and `reproduce acdc` score them.
+
     Args:
-        predictions: `(N, H, W)` class ids or `(N, H, W, 4)` class scores for the N
-            samples of `arrays`.
+        predictions: `(N, H, W, C)` class probabilities (softmax; a sigmoid's
+            `(N, H, W, 1)` counts as binary) or `(N, H, W)` class ids for the N samples
+            of `arrays` (`class_probabilities`).
         arrays: prepared ACDC arrays of those samples, with every slice of each
             patient and phase they hold.
         source: the ACDC root that was prepared (holding `split/patientNNN/`).
@@ -228,7 +285,8 @@ def predicted_volumes(predictions, arrays, source, split="training"):
 
     Yields:
         The patient name, the phase (`"ED"`/`"ES"`), the source `Frame` (image, label,
-        spacing) and the uint8 predicted label volume on the frame's grid.
+        spacing, frame number) and the uint8 predicted label volume on the frame's grid
+        (`reassemble`).
 
     Raises:
         InputError: missing geometry arrays, predictions of the wrong shape, missing
@@ -240,7 +298,7 @@ def predicted_volumes(predictions, arrays, source, split="training"):
             f"missing arrays {missing}; prepare the dataset with `inside-keras prepare acdc`",
             "prepared dataset",
         )
-    predictions = _class_ids(predictions, len(arrays["patient"]))
+    probabilities = class_probabilities(predictions, len(arrays["patient"]))
     for patient_name in sorted(set(arrays["patient"].tolist())):
         patient = read_patient(Path(source) / split / patient_name)
         for phase_id, phase in enumerate(PHASES):
@@ -260,7 +318,7 @@ def predicted_volumes(predictions, arrays, source, split="training"):
                 patient_name,
                 phase,
                 frame,
-                reassemble(predictions, arrays, indices, frame.label.shape[2]),
+                reassemble(probabilities, arrays, indices, frame.label.shape[2]),
             )
 
 
@@ -287,12 +345,11 @@ def _mean_defined(values):
     return float(np.mean(values)) if values else None
 
 
-def scores(labels, arrays, source, split="training"):
+def scores(predictions, arrays, source, split="training"):
     """The scores of slice predictions on ACDC, a JSON-ready dict.
 
     Args:
-        labels: `(N, H, W)` predicted class ids of the prepared samples `arrays`.
-        arrays, source, split: as for `predicted_volumes`.
+        predictions, arrays, source, split: as for `predicted_volumes`.
 
     Returns:
         A dict with, HD95 values undefined for every volume (a structure never
@@ -311,7 +368,8 @@ def scores(labels, arrays, source, split="training"):
     Raises:
         InputError: as for `predicted_volumes`.
     """
-    result = evaluate(labels, arrays, source, split)
+    probabilities = class_probabilities(predictions, len(arrays["patient"]))
+    result = evaluate(probabilities, arrays, source, split)
     challenge = result.challenge()
     volumes = {}
     for row in result.rows:
@@ -340,5 +398,7 @@ def scores(labels, arrays, source, split="training"):
             for phase in PHASES
         },
         "challenge": challenge,
-        "slice_dice": dice_scores(labels, truth_labels(arrays), tuple(STRUCTURES.values()))["dice"],
+        "slice_dice": dice_scores(
+            to_labels(probabilities), truth_labels(arrays), tuple(STRUCTURES.values())
+        )["dice"],
     }

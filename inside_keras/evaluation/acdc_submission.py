@@ -9,7 +9,8 @@ DIR/patient001_ES.nii.gz     on the grid of the patient's ED (ES) frame
 ```
 
 (`.nii` is read where no `.nii.gz` exists). Every patient of the source split
-(`<source>/<split>/patientNNN/`, `inside_keras.data.acdc.reader`) must have both files;
+(`<source>/<split>/patientNNN/`, `inside_keras.data.acdc.reader`), or with
+`only_predicted` every one with a file in the folder, must have both files;
 each is scored against the `_gt` volume of the frame `Info.cfg` names for its phase by
 `inside_keras.evaluation.acdc_scores.score_volume`, at the reference's spacing. Other
 files in the folder are not read; `ignored_files` lists them.
@@ -17,16 +18,18 @@ files in the folder are not read; `ignored_files` lists them.
 A prediction must lie on its reference's grid: the same shape, the same voxel spacing
 and the same voxel-to-world affine (to `GEOMETRY_TOLERANCE_MM`). A missing file, a
 mismatch, or labels outside 0..3 are raised as `InputError` naming the file (and so the
-patient).
+patient). `write_submission` writes prepared slice predictions in this layout.
 """
 
 from pathlib import Path
 
 import numpy as np
 
+from inside_keras.atomic import atomic_path
 from inside_keras.data.acdc.reader import (
     PHASES,
     check_labels,
+    frame_path,
     patient_folders,
     read_ground_truth,
     read_info,
@@ -112,7 +115,34 @@ def _rounded(values):
     return np.round(np.asarray(values, dtype=np.float64), 4).tolist()
 
 
-def score_submission(predictions, source, split="training", progress=None):
+def predicted_patients(predictions, patients):
+    """The patient folders of `patients` with a prediction file of either phase in
+    `predictions`.
+
+    Raises:
+        InputError: `predictions` is not a folder, or holds no file of any of them.
+    """
+    predictions = Path(predictions)
+    if not predictions.is_dir():
+        raise InputError(
+            "no such folder; expected patientNNN_ED.nii.gz and patientNNN_ES.nii.gz files",
+            predictions,
+        )
+    chosen = [
+        folder
+        for folder in patients
+        if any(prediction_path(predictions, folder.name, phase).is_file() for phase in PHASES)
+    ]
+    if not chosen:
+        raise InputError(
+            f"no patientNNN_ED.nii.gz or patientNNN_ES.nii.gz of any of the {len(patients)} "
+            f"patients of the source split ({patients[0].name} ... {patients[-1].name})",
+            predictions,
+        )
+    return chosen
+
+
+def score_submission(predictions, source, split="training", progress=None, only_predicted=False):
     """Score a prediction folder against every patient of an ACDC source split.
 
     Args:
@@ -120,6 +150,9 @@ def score_submission(predictions, source, split="training", progress=None):
         source: the ACDC root holding `split/patientNNN/`.
         split: `"training"` or `"testing"`.
         progress: optional `update(done, total)` called after each patient.
+        only_predicted: score only the patients of the split with a prediction file
+            (`predicted_patients`), e.g. the test patients of a prepared dataset; each
+            of them still needs both phases.
 
     Returns:
         `(rows, ignored)`: the score rows (`acdc_scores.SCORE_FIELDS`), by patient,
@@ -132,6 +165,8 @@ def score_submission(predictions, source, split="training", progress=None):
             outside 0..3. Every file is checked to exist before any is read.
     """
     patients = patient_folders(source, split)
+    if only_predicted:
+        patients = predicted_patients(predictions, patients)
     paths = expected_files(predictions, patients)
     rows = []
     for done, folder in enumerate(patients, 1):
@@ -146,3 +181,37 @@ def score_submission(predictions, source, split="training", progress=None):
         if progress is not None:
             progress(done, len(patients))
     return rows, ignored_files(predictions, paths)
+
+
+def write_submission(predictions, arrays, source, split, folder):
+    """Write slice predictions as label volumes in the submission layout, atomically.
+
+    Each patient and phase of `arrays` goes back onto its source frame's grid
+    (`inside_keras.evaluation.acdc.predicted_volumes`) and is saved as
+    `folder/<patient>_<phase>.nii.gz`, uint8 class ids, with the header of the frame's
+    image file (affine, qform and sform with their codes, voxel spacing, units).
+
+    Args:
+        predictions, arrays, source, split: as for `predicted_volumes`.
+        folder: an existing folder.
+
+    Returns:
+        The written paths, by patient and phase.
+
+    Raises:
+        InputError: as for `predicted_volumes`.
+    """
+    import nibabel
+
+    from inside_keras.evaluation.acdc import predicted_volumes
+
+    paths = []
+    for patient, phase, frame, volume in predicted_volumes(predictions, arrays, source, split):
+        image = nibabel.load(frame_path(Path(source) / split / patient, frame.number))
+        written = type(image)(volume, image.affine, image.header)
+        written.set_data_dtype(np.uint8)
+        path = Path(folder) / f"{patient}_{phase}.nii.gz"
+        with atomic_path(path) as temporary:
+            nibabel.save(written, temporary)
+        paths.append(path)
+    return paths

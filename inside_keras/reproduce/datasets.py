@@ -4,9 +4,9 @@
 
 - `clevr-seg`: the mean ± std per-image test Dice; figures show the first test
   images with their quadrant.
-- `acdc`: the challenge's way (`inside_keras.evaluation.acdc`): predicted slices
-  go back into volumes at the source spacing; Dice and HD95 for RV, MYO and LV at ED
-  and ES. Each method's row in `results.json` holds:
+- `acdc`: the challenge's way (`inside_keras.evaluation.acdc`): predicted class
+  probabilities go back into volumes at the source spacing before the argmax; Dice
+  and HD95 for RV, MYO and LV at ED and ES. Each method's row in `results.json` holds:
 
       dice, dice_std      mean Dice over the 3 structures x 2 phases (each the mean
                           over test volumes); std over volumes of their mean Dice
@@ -37,9 +37,9 @@ FIGURE_POSITIONS = (0.0, 0.5, 1.0)
 class Evaluation:
     """How one dataset's test predictions are scored, tabled and illustrated."""
 
-    def score(self, labels, test, data):
-        """Scores of predicted `labels` `(N, H, W)` of the `test` arrays, given the
-        reproduction's `PreparedData`.
+    def score(self, probabilities, test, data):
+        """Scores of the model outputs `probabilities` `(N, H, W, C)` (sigmoid or
+        softmax) of the `test` arrays, given the reproduction's `PreparedData`.
 
         Returns:
             A JSON-ready dict starting with `"dice"` (the headline test Dice in [0, 1])
@@ -67,10 +67,11 @@ class Evaluation:
 class ClevrSegEvaluation(Evaluation):
     """CLEVR-Seg with the coordinates condition: per-image Dice."""
 
-    def score(self, labels, test, data):
+    def score(self, probabilities, test, data):
         from inside_keras.evaluation.clevr_seg import scores
+        from inside_keras.evaluation.predict import to_labels
 
-        return scores(labels, test)
+        return scores(to_labels(probabilities), test)
 
     def figure_samples(self, test):
         from inside_keras.data.clevr_seg.reader import CONDITIONS
@@ -89,10 +90,10 @@ class ClevrSegEvaluation(Evaluation):
 class ACDCEvaluation(Evaluation):
     """ACDC (or phantoms) scored per volume like the challenge (see the module docstring)."""
 
-    def score(self, labels, test, data):
+    def score(self, probabilities, test, data):
         from inside_keras.evaluation.acdc import scores
 
-        return scores(labels, test, data.source)
+        return scores(probabilities, test, data.source)
 
     def figure_samples(self, test):
         patient = sorted(set(test["patient"].tolist()))[0]

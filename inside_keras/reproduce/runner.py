@@ -181,8 +181,9 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     for method, config in configs.items():
         run_dir = Path(config.output.dir)
         model = load_model(run_dir / MODEL_FILE)
-        labels = to_labels(predict_arrays(model, test))
-        row = evaluation.score(labels, test, data)
+        probabilities = predict_arrays(model, test)
+        labels = to_labels(probabilities)
+        row = evaluation.score(probabilities, test, data)
         row["epochs"] = read_state(run_dir / CHECKPOINT_DIR).epoch
         row["train_seconds"] = seconds[method]
         results["methods"][method] = row

@@ -141,3 +141,40 @@ def test_fractions_of_one_and_bad_fractions():
     assert error.value.source == "val_fraction"
     with pytest.raises(InputError, match=r"in \[0, 1\], got -0.1"):
         split_groups(patients, 0.1, -0.1, seed=0)
+
+
+def test_prepare_with_folds_records_each_patients_fold(tmp_path):
+    from collections import Counter
+
+    from inside_keras.data.acdc.phantom import generate_acdc
+
+    root = tmp_path / "phantoms"
+    generate_acdc(root, 10, seed=0)  # two patients of each of the five groups
+    out = tmp_path / "folds.npz"
+    command = ["prepare", "acdc", "--source", str(root), "--out", str(out), "--spacing", "5"]
+    assert main([*command, "--size", "32", "--folds", "5", "--val-fraction", "0.25"]) == 0
+    arrays = load_prepared(out)
+    assert arrays["fold"].dtype == np.int32
+    fold_of = dict(zip(arrays["patient"].tolist(), arrays["fold"].tolist(), strict=True))
+    assert len(fold_of) == 10 and Counter(fold_of.values()) == {k: 2 for k in range(5)}
+    groups = {p: read_info(root / "training" / p / "Info.cfg")["Group"] for p in fold_of}
+    for k in range(5):  # two groups' patients in each fold, never two of one group
+        assert len({groups[p] for p, f in fold_of.items() if f == k}) == 2
+    split_of = dict(zip(arrays["patient"].tolist(), arrays["split"].tolist(), strict=True))
+    assert {p for p, s in split_of.items() if s == "test"} == {
+        p for p, f in fold_of.items() if f == 0
+    }
+    assert Counter(split_of.values()) == {"test": 2, "val": 2, "train": 6}
+
+
+@pytest.mark.parametrize(
+    ("folds", "message"),
+    [
+        ("1", "--folds: must be at least 2, got 1"),
+        ("4", "--folds: must be from 2 to the number of patients (3), got 4"),
+    ],
+)
+def test_impossible_folds_are_refused(dataset, tmp_path, capsys, folds, message):
+    out = tmp_path / "folds.npz"
+    code = main(["prepare", "acdc", "--source", str(dataset), "--out", str(out), "--folds", folds])
+    assert code == 2 and message in capsys.readouterr().err and not out.exists()

@@ -3,20 +3,27 @@
 import csv
 import math
 
+import nibabel
 import numpy as np
 import pytest
 
+from inside_keras.data.acdc.phantom import generate_acdc
 from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
+from inside_keras.data.acdc.reader import read_info
 from inside_keras.data.prepared import select_split
 from inside_keras.errors import InputError
 from inside_keras.evaluation.acdc import (
     CHALLENGE_FIELDS,
     EvaluationResult,
     challenge_markdown,
+    class_probabilities,
     evaluate,
+    interpolation_order,
     scores,
+    to_source_slice,
 )
 from inside_keras.evaluation.acdc_scores import SCORE_FIELDS
+from inside_keras.evaluation.acdc_submission import score_submission, write_submission
 from tests.data import acdc_folders
 
 
@@ -149,3 +156,83 @@ def test_csv(tmp_path):
         summary = list(csv.DictReader(stream))
     assert summary[0]["structure"] == "LV" and float(summary[0]["dice_mean"]) == pytest.approx(0.8)
     assert summary[0]["hd95_undefined"] == "1"
+
+
+def _one_slice(source_shape, source_spacing, pixel_spacing, resampled_shape, offset):
+    """The geometry arrays of one prepared slice."""
+    return {
+        "source_shape": np.array([source_shape]),
+        "source_spacing": np.array([source_spacing + (8.0,)], dtype=np.float32),
+        "pixel_spacing": np.array([pixel_spacing], dtype=np.float32),
+        "resampled_shape": np.array([resampled_shape]),
+        "offset": np.array([offset]),
+    }
+
+
+def test_interpolation_order_is_linear_only_where_the_way_back_upsamples():
+    assert interpolation_order((3.0, 3.0), (1.5, 1.5)) == 1
+    assert interpolation_order((1.25, 1.25), (1.5, 1.5)) == 0
+    assert interpolation_order((1.5, 1.5), (1.5, 1.5)) == 0
+
+
+def test_probabilities_go_back_linearly_before_the_argmax():
+    # 3 mm prepared pixels back to 1.5 mm: source column j samples prepared column
+    # (j + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25 (edges repeated).
+    arrays = _one_slice((2, 4), (1.5, 1.5), (3.0, 3.0), (1, 2), (0, 0))
+    probabilities = np.zeros((1, 2, 4), np.float32)
+    probabilities[0, 0, [3, 2]] = 0.55, 0.45  # LV, a little MYO
+    probabilities[0, 1, [0, 2]] = 0.55, 0.45  # background, a little MYO
+    back = to_source_slice(probabilities, arrays, 0)
+    assert back.shape == (2, 4, 4)
+    np.testing.assert_allclose(back[0, 1], [0.1375, 0, 0.45, 0.4125], atol=1e-6)
+    np.testing.assert_allclose(back[1, 2], [0.4125, 0, 0.45, 0.1375], atol=1e-6)
+    # Labels by nearest neighbour would lose the myocardium: LV, LV, bg, bg.
+    assert back.argmax(-1).tolist() == [[3, 2, 2, 0]] * 2
+
+
+def test_what_the_crop_cut_away_comes_back_as_background():
+    # A 4 x 4 source slice at its own spacing, centre cropped to 2 x 2 (offset 1, 1).
+    arrays = _one_slice((4, 4), (1.5, 1.5), (1.5, 1.5), (4, 4), (1, 1))
+    lv = np.zeros((2, 2, 4), np.float32)
+    lv[..., 3] = 1.0
+    back = to_source_slice(lv, arrays, 0)
+    expected = np.zeros((4, 4), np.uint8)
+    expected[1:3, 1:3] = 3
+    assert back.argmax(-1).tolist() == expected.tolist()
+    assert back[0, 0].tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_sigmoid_outputs_count_as_binary_and_ids_as_one_hot():
+    sigmoid = np.full((1, 1, 2, 1), 0.7, np.float32)
+    np.testing.assert_allclose(class_probabilities(sigmoid, 1)[0, 0, 0], [0.3, 0.7], atol=1e-6)
+    ids = np.array([[[0, 3]]], np.uint8)
+    assert class_probabilities(ids, 1)[0, 0].tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
+    with pytest.raises(InputError, match=r"expected \(N=2, H, W\) class ids"):
+        class_probabilities(ids, 2)
+
+
+def test_a_perfect_prediction_of_phantoms_is_written_exactly_and_scores_dice_1(tmp_path):
+    root = tmp_path / "acdc"
+    generate_acdc(root, 3, seed=0)  # in-plane pixels of 1.3-1.9 mm
+    arrays = prepare_acdc(
+        root, options=PrepareOptions(spacing=1.25, size=192, val_fraction=0, test_fraction=0)
+    ).arrays
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    one_hot = np.eye(4, dtype=np.float32)[arrays["y"]]
+    paths = write_submission(one_hot, arrays, root, "training", folder)
+    assert [p.name for p in paths[:2]] == ["patient001_ED.nii.gz", "patient001_ES.nii.gz"]
+    for path in paths:
+        patient, phase = path.name.removesuffix(".nii.gz").split("_")
+        info = read_info(root / "training" / patient / "Info.cfg")
+        stem = root / "training" / patient / f"{patient}_frame{info[phase]:02d}"
+        written, image = nibabel.load(path), nibabel.load(f"{stem}.nii.gz")
+        truth = np.asarray(nibabel.load(f"{stem}_gt.nii.gz").dataobj)
+        assert np.array_equal(np.asarray(written.dataobj), truth)
+        assert np.abs(written.affine - image.affine).max() < 1e-6
+        assert written.header.get_zooms() == image.header.get_zooms()
+        for code in ("qform_code", "sform_code"):
+            assert written.header[code] == image.header[code]
+    rows, ignored = score_submission(folder, root)
+    assert len(rows) == 3 * 2 * 3 and ignored == []
+    assert all(row["dice"] == 1.0 and row["hd95"] == 0.0 for row in rows)

@@ -16,7 +16,8 @@ Besides `x`, `y`, `z`, `split` and `name`, each sample carries `patient`, `phase
 prediction back at the original spacing (`inside_keras.evaluation.acdc`):
 `source_shape` (H, W), `source_spacing` (row, column, slice mm), `pixel_spacing`
 (row, column mm of `x`), `resampled_shape` and `offset` (where the window starts in the
-resampled slice; negative when padded).
+resampled slice; negative when padded). With `folds`, each sample also carries its
+patient's cross-validation `fold` (see `PrepareOptions`).
 """
 
 import math
@@ -27,7 +28,12 @@ import numpy as np
 from inside_keras.data.acdc.reader import PHASES, patient_folders, read_patient
 from inside_keras.data.resample import centred_start, resample, scale_factors, window
 from inside_keras.data.resample import resampled_shape as new_shape
-from inside_keras.data.splits import check_fractions, split_groups
+from inside_keras.data.splits import (
+    check_fractions,
+    fold_splits,
+    split_groups,
+    stratified_folds,
+)
 from inside_keras.errors import InputError
 from inside_keras.limits import check_image_size
 
@@ -52,6 +58,10 @@ class PrepareOptions:
         test_fraction: share of patients for testing.
         seed: seed of the patient split.
         skip_bad: skip (and count) patients whose files are bad instead of failing.
+        folds: None, or the number of cross-validation folds: each patient gets a
+            `fold` (`inside_keras.data.splits.stratified_folds` by its `Info.cfg`
+            Group), and the split holds fold 0 out as `test`, with `val_fraction` of
+            the other patients as `val` (`fold_splits`); `test_fraction` is not used.
     """
 
     spacing: float = 1.25
@@ -62,6 +72,7 @@ class PrepareOptions:
     test_fraction: float = 0.2
     seed: int = 0
     skip_bad: bool = False
+    folds: int | None = None
 
     def __post_init__(self):
         if not (math.isfinite(self.spacing) and self.spacing > 0):
@@ -74,6 +85,8 @@ class PrepareOptions:
         check_fractions(self.val_fraction, self.test_fraction)
         if self.seed < 0:
             raise InputError(f"must be at least 0, got {self.seed}", "seed")
+        if self.folds is not None and self.folds < 2:
+            raise InputError(f"must be at least 2, got {self.folds}", "folds")
         unknown = [name for name in self.condition if name not in CONDITIONS]
         if unknown or not self.condition or len(set(self.condition)) != len(self.condition):
             raise InputError(
@@ -195,7 +208,7 @@ def prepare_acdc(root, split="training", options=None, progress=None):
     """
     options = options or PrepareOptions()
     folders = patient_folders(root, split)
-    by_patient, skipped = {}, []
+    by_patient, strata, skipped = {}, {}, []
     for done, folder in enumerate(folders, start=1):
         try:
             patient = read_patient(folder)
@@ -204,6 +217,7 @@ def prepare_acdc(root, split="training", options=None, progress=None):
                 raise
             skipped.append((folder, str(error)))
         else:
+            strata[patient.name] = patient.info.get("Group", "")
             by_patient[patient.name] = [
                 sample
                 for frame in patient.frames
@@ -213,9 +227,14 @@ def prepare_acdc(root, split="training", options=None, progress=None):
             progress(done, len(folders))
     if not by_patient:
         raise InputError(f"none of {len(folders)} patient folders is usable", folders[0].parent)
-    splits = split_groups(
-        list(by_patient), options.val_fraction, options.test_fraction, options.seed
-    )
+    if options.folds is None:
+        fold_of = None
+        splits = split_groups(
+            list(by_patient), options.val_fraction, options.test_fraction, options.seed
+        )
+    else:
+        fold_of = stratified_folds(strata, options.folds, options.seed)
+        splits = fold_splits(fold_of, 0, options.val_fraction, options.seed)
     samples = [
         dict(sample, split=splits[name])
         for name, patient_samples in by_patient.items()
@@ -225,4 +244,6 @@ def prepare_acdc(root, split="training", options=None, progress=None):
         key: np.array([sample[key] for sample in samples], dtype=dtype)
         for key, dtype in _DTYPES.items()
     }
+    if fold_of is not None:
+        arrays["fold"] = np.array([fold_of[name] for name in arrays["patient"]], np.int32)
     return PreparedACDC(arrays=arrays, skipped=skipped)
