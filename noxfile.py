@@ -44,6 +44,7 @@ CLI_TESTS = [
     "tests/sweep/test_spec.py",
     "tests/evaluation/test_masks.py",
     "tests/evaluation/test_acdc_scores.py",
+    "tests/evaluation/test_acdc.py",
     "tests/test_reproduce.py",
     "tests/test_reproduce_acdc.py",
 ]
