@@ -61,6 +61,10 @@ class GenerateConfig:
         test_fraction: ACDC only: share of patients for testing.
         source: ACDC only: a real ACDC root (`training/patientNNN/`) to prepare instead
             of generated phantoms.
+        folds: ACDC only: None, or K patient-level cross-validation folds stratified by
+            `Info.cfg` Group (`prepare acdc --folds`): the prepared file carries each
+            slice's `fold` and holds fold 0 out as `test` (`test_fraction` unused);
+            `reproduce` then holds out each fold in turn.
         seed: generation and split seed.
     """
 
@@ -72,6 +76,7 @@ class GenerateConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     source: str | None = None
+    folds: int | None = None
     seed: int = 0
 
     def validate(self, where):
@@ -93,6 +98,13 @@ class GenerateConfig:
                 f"only the acdc dataset reads a source folder, not {self.dataset!r}",
                 f"{where}.source",
             )
+        if self.folds is not None:
+            check_at_least(self.folds, 2, f"{where}.folds")
+            if self.dataset != "acdc":
+                raise InputError(
+                    f"only the acdc dataset is split into folds, not {self.dataset!r}",
+                    f"{where}.folds",
+                )
 
 
 @dataclasses.dataclass(frozen=True)

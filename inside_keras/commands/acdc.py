@@ -190,8 +190,9 @@ def add_score_arguments(parser):
 def score(args):
     """Run `score acdc`; returns the exit code."""
     from inside_keras.data.acdc.reader import patient_folders
-    from inside_keras.evaluation.acdc_report import FILES, write_report
+    from inside_keras.evaluation.acdc_report import FIGURE, FILES, write_report
     from inside_keras.evaluation.acdc_submission import score_submission
+    from inside_keras.evaluation.acdc_summary import summary_markdown
     from inside_keras.outputs import OutputFolder
     from inside_keras.progress import progress
 
@@ -205,9 +206,9 @@ def score(args):
     details["only_predicted"] = args.only_predicted
     with _writing(args.out):
         folder.create(details)
-        lines = write_report(folder.path, rows)
+        numbers = write_report(folder.path, rows)
         folder.create(details, complete=True)
-    print("\n".join(lines))
+    print("\n".join(summary_markdown(numbers, figure=FIGURE)))
     if args.only_predicted:
         scored = len({row["patient"] for row in rows})
         total = len(patient_folders(source, args.split))

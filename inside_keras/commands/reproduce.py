@@ -45,7 +45,8 @@ def _add_arguments(parser, dataset):
         "--out",
         type=Path,
         default=None,
-        help=f"output folder (default runs/reproduce-{dataset}[-quick])",
+        help=f"output folder (default runs/reproduce-{dataset}[-quick]"
+        + ("[-folds<K>])" if dataset == "acdc" else ")"),
     )
     add_overwrite_argument(parser)
     parser.add_argument(
@@ -86,6 +87,16 @@ def register(subparsers):
         metavar="DIR",
         help="a real ACDC root holding training/patientNNN/ (default: generate phantoms)",
     )
+    datasets.choices["acdc"].add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        metavar="K",
+        help="K-fold cross-validation: patient folds stratified by Info.cfg Group; each "
+        "method trained on K-1 folds and predicting the held-out one, in "
+        "OUT/fold_<k>/<method>/; all patients' predictions pooled in "
+        "OUT/<method>/submission/ and scored once (OUT/<method>/scores/)",
+    )
 
 
 def _spec_file(args):
@@ -102,6 +113,9 @@ def _spec_file(args):
 def run(args):
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"must be at least 1, got {args.jobs}", "--jobs")
+    folds = getattr(args, "folds", None)
+    if folds is not None and folds < 2:
+        raise InputError(f"must be at least 2, got {folds}", "--folds")
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend  # read when Keras is first imported
     from inside_keras.data.paths import data_root
@@ -111,6 +125,8 @@ def run(args):
     source = getattr(args, "source", None)
     if source is not None:
         settings.append(f"data.generate.source={source.resolve()}")
+    if folds is not None:
+        settings.append(f"data.generate.folds={folds}")
     spec = load_reproduction(_spec_file(args), settings)
     if spec.evaluation != args.dataset:
         raise InputError(
@@ -118,7 +134,9 @@ def run(args):
             spec.source,
         )
     out = args.out or Path("runs") / (
-        f"reproduce-{args.dataset}" + ("-quick" if args.quick else "")
+        f"reproduce-{args.dataset}"
+        + ("-quick" if args.quick else "")
+        + (f"-folds{folds}" if folds else "")
     )
     from inside_keras.outputs import OutputFolder
 

@@ -111,7 +111,7 @@ def ensure_acdc(data_dir, generate, source, verbose=True):
 
     Args:
         data_dir: folder for the prepared file.
-        generate: the `GenerateConfig` (size, spacing, split fractions, seed).
+        generate: the `GenerateConfig` (size, spacing, split fractions, folds, seed).
         source: the ACDC root, as `acdc_source` returns it.
         verbose: print what is prepared.
 
@@ -128,6 +128,7 @@ def ensure_acdc(data_dir, generate, source, verbose=True):
         val_fraction=generate.val_fraction,
         test_fraction=generate.test_fraction,
         seed=generate.seed,
+        folds=generate.folds,
     )
     key = _key(str(source), options)
     name = f"prepared_{source.name}_{generate.size}px_{generate.spacing:g}mm_{key}.npz"
@@ -137,6 +138,37 @@ def ensure_acdc(data_dir, generate, source, verbose=True):
             print(f"preparing {prepared} from {source} (condition: phase, position)", flush=True)
         save_prepared(prepared, **prepare_acdc(source, "training", options).arrays)
     return prepared
+
+
+def fold_file(prepared, fold, val_fraction, seed):
+    """Path of the prepared file that holds out cross-validation fold `fold`, made once.
+
+    The file is `prepared` (which has a per-slice `fold` array, `prepare acdc --folds`)
+    with its `split` redrawn by `inside_keras.data.splits.fold_splits`: the patients
+    of `fold` are `test`, `val_fraction` of the others `val`. It is written beside
+    `prepared` as `<stem>_fold<k>.npz` (so it is cached by every setting, like
+    `prepared`); fold 0's split is `prepared`'s own.
+
+    Args:
+        prepared: the prepared `.npz` file with folds.
+        fold: the held-out fold.
+        val_fraction: share of the other folds' patients for validation.
+        seed: the seed of the validation draw (the folds' seed).
+    """
+    import numpy as np
+
+    from inside_keras.data.prepared import load_prepared, save_prepared
+    from inside_keras.data.splits import fold_splits
+
+    prepared = Path(prepared)
+    path = prepared.with_name(f"{prepared.stem}_fold{fold}.npz")
+    if not path.is_file():
+        arrays = load_prepared(prepared)
+        fold_of = dict(zip(arrays["patient"].tolist(), arrays["fold"].tolist(), strict=True))
+        splits = fold_splits(fold_of, fold, val_fraction, seed)
+        arrays["split"] = np.array([splits[name] for name in arrays["patient"].tolist()])
+        save_prepared(path, **arrays)
+    return path
 
 
 def prepared_file(data, data_dir, workers=None, verbose=True):

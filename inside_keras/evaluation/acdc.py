@@ -345,15 +345,16 @@ def _mean_defined(values):
     return float(np.mean(values)) if values else None
 
 
-def scores(predictions, arrays, source, split="training"):
-    """The scores of slice predictions on ACDC, a JSON-ready dict.
+def volume_scores(rows):
+    """The headline scores of per-volume score rows, a JSON-ready dict.
 
     Args:
-        predictions, arrays, source, split: as for `predicted_volumes`.
+        rows: score rows (`inside_keras.evaluation.acdc_scores.SCORE_FIELDS`) of every
+            scored patient at ED and ES.
 
     Returns:
-        A dict with, HD95 values undefined for every volume (a structure never
-        predicted) being None:
+        A dict, HD95 values undefined for every volume (a structure never predicted)
+        being None:
 
             dice, dice_std   mean Dice over the 3 structures x 2 phases (each the
                              mean over volumes); std over volumes of their mean
@@ -363,16 +364,10 @@ def scores(predictions, arrays, source, split="training"):
             structures       {RV|MYO|LV: {dice, hd95_mm}}, means over both phases
             phases           {ED|ES: {dice, hd95_mm}}, means over the three structures
             challenge        `EvaluationResult.challenge()`: the challenge table
-            slice_dice       mean per-slice foreground Dice on the prepared grid
-
-    Raises:
-        InputError: as for `predicted_volumes`.
     """
-    probabilities = class_probabilities(predictions, len(arrays["patient"]))
-    result = evaluate(probabilities, arrays, source, split)
-    challenge = result.challenge()
+    challenge = EvaluationResult(rows=tuple(rows)).challenge()
     volumes = {}
-    for row in result.rows:
+    for row in rows:
         volumes.setdefault((row["patient"], row["phase"]), []).append(row["dice"])
 
     def mean_of(cells, field):
@@ -398,7 +393,31 @@ def scores(predictions, arrays, source, split="training"):
             for phase in PHASES
         },
         "challenge": challenge,
-        "slice_dice": dice_scores(
-            to_labels(probabilities), truth_labels(arrays), tuple(STRUCTURES.values())
-        )["dice"],
     }
+
+
+def slice_dice(predictions, arrays):
+    """`(N,)` per-slice foreground Dice (mean over RV, MYO, LV) of slice predictions on
+    the prepared grid (`predictions` as for `predicted_volumes`)."""
+    probabilities = class_probabilities(predictions, len(arrays["patient"]))
+    labels = to_labels(probabilities)
+    return dice_scores(labels, truth_labels(arrays), tuple(STRUCTURES.values()))["per_image"]
+
+
+def scores(predictions, arrays, source, split="training"):
+    """The scores of slice predictions on ACDC, a JSON-ready dict.
+
+    Args:
+        predictions, arrays, source, split: as for `predicted_volumes`.
+
+    Returns:
+        `volume_scores` of the per-volume scores (`evaluate`), with `slice_dice`: the
+        mean per-slice foreground Dice on the prepared grid.
+
+    Raises:
+        InputError: as for `predicted_volumes`.
+    """
+    probabilities = class_probabilities(predictions, len(arrays["patient"]))
+    result = evaluate(probabilities, arrays, source, split)
+    per_slice = slice_dice(probabilities, arrays)
+    return {**volume_scores(result.rows), "slice_dice": float(per_slice.mean())}

@@ -34,7 +34,7 @@ def write_report(folder, rows):
             (`inside_keras.evaluation.acdc_scores.score_volume`).
 
     Returns:
-        The lines of `summary.md`.
+        The summary (`acdc_summary.summary`, as in `summary.json`).
     """
     folder = Path(folder)
     clinical = clinical_rows(rows)
@@ -54,4 +54,4 @@ def write_report(folder, rows):
     plot_bland_altman(panels, folder / FIGURE)
     lines = summary_markdown(numbers, figure=FIGURE)
     write_text(folder / SUMMARY_MD, "# ACDC scores\n\n" + "\n".join(lines) + "\n")
-    return lines
+    return numbers

@@ -129,6 +129,8 @@ class ACDCEvaluation(Evaluation):
         lines = []
         for method, row in results["methods"].items():
             lines += [f"### {method}", "", *challenge_markdown(row["challenge"]), ""]
+            if "folds" in row:
+                lines += [*_fold_markdown(row), ""]
         return lines[:-1]
 
 
@@ -149,15 +151,32 @@ def _data_words(config, unit):
         return f"data {data.path}"
     generate = data.generate
     if generate.source is not None:
+        folds = f" in {generate.folds} folds" if generate.folds else ""
         return (
-            f"patients of {generate.source}, slices of {generate.size}px at {generate.spacing:g} mm"
+            f"patients of {generate.source}{folds}, slices of {generate.size}px at "
+            f"{generate.spacing:g} mm"
         )
     if generate.dataset == "acdc":
+        folds = f" in {generate.folds} folds" if generate.folds else ""
         return (
-            f"{generate.patients} phantom patients, slices of {generate.size}px at "
+            f"{generate.patients} phantom patients{folds}, slices of {generate.size}px at "
             f"{generate.spacing:g} mm"
         )
     return f"{generate.images} {unit} of {generate.size}px"
+
+
+def _fold_markdown(row):
+    """The per-fold table of a cross-validated method's `row`, and where its scores are."""
+    lines = ["| fold | patients | Dice | HD95 (mm) |", "|---|---|---|---|"]
+    for entry in row["folds"]:
+        lines.append(
+            f"| {entry['fold']} | {len(entry['patients'])} | {_format(entry['dice'], 3)} | "
+            f"{_format(entry['hd95_mm'], 2)} |"
+        )
+    return lines + [
+        "",
+        f"Every patient's scores and the clinical indices: {row['scores']}/summary.md.",
+    ]
 
 
 def _format(value, digits):

@@ -97,7 +97,7 @@ class _MethodProgress:
         console = Console(stderr=True)
         self.live = verbose and console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.description:<10}"),
+            TextColumn("{task.description:<16}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("epochs  best val_loss {task.fields[best]}"),
@@ -156,7 +156,8 @@ def train_methods(configs, out_dir, jobs, verbose=True):
     of each run is kept in its folder (`train_seconds.json`).
 
     Args:
-        configs: `{method: ExperimentConfig}`.
+        configs: `{method: ExperimentConfig}`; a name may hold a `/` (`fold_0/inside`):
+            its config and log then lie in a subfolder of `logs/`.
         out_dir: the reproduce output folder.
         jobs: processes at once.
         verbose: show progress.
@@ -188,6 +189,7 @@ def train_methods(configs, out_dir, jobs, verbose=True):
         futures = {}
         for method in pending:
             config_path, log_path = logs / f"{method}.yaml", logs / f"{method}.log"
+            config_path.parent.mkdir(parents=True, exist_ok=True)  # fold_<k>/<method>
             save_config(configs[method], config_path)
             resume = (Path(configs[method].output.dir) / CONFIG_FILE).is_file()
             job = (method, config_path, resume, log_path, progress)

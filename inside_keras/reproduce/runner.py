@@ -17,6 +17,16 @@ figures and writes into the output folder:
                     for each method whose network has attention maps
     <method>/       each method's training run (model.keras, log.csv, curves.png, ...)
     logs/           each training job's config and output
+
+With `data.generate.folds: K` (ACDC) it is a K-fold cross-validation
+(`inside_keras.reproduce.folds`): every method is trained once per fold, in
+`fold_<k>/<method>/` (jobs and logs named `fold_<k>/<method>`), on the prepared file
+that holds fold k out; the held-out predictions of all folds are pooled in
+`<method>/submission/` and scored once (`<method>/scores/`). `results.json` then adds
+`"folds"` (K) and `"fold_data"` (the K prepared files); a method's `epochs` is the
+list over folds and `train_seconds` their sum; the figures show fold 0's test split.
+Finished runs are reused, so a killed run, rerun, trains only what is missing and
+scores again.
 """
 
 import dataclasses
@@ -79,18 +89,42 @@ def check_splits(arrays, path):
         )
 
 
+def _mean_std_cell(entry, digits):
+    if entry["mean"] is None:
+        return "n/a"
+    return f"{entry['mean']:.{digits}f} ± {entry['std']:.{digits}f}"
+
+
+def _fold_cell(row, metric, digits):
+    return _mean_std_cell(row["fold_mean"][metric], digits)
+
+
+def _epochs_cell(epochs):
+    return ", ".join(map(str, epochs)) if isinstance(epochs, list) else str(epochs)
+
+
 def write_results(out_dir, results, evaluation, config):
     """`results.json` and `results.md` in `out_dir` (atomically)."""
     from inside_keras.atomic import write_json, write_text
 
     out_dir = Path(out_dir)
     write_json(out_dir / "results.json", results)
-    columns = tuple(evaluation.table_columns())
-    headers = ["method", "test Dice (mean ± std)", *(h for h, _ in columns)]
-    headers += ["epochs", "train time (s)"]
+    folds = results.get("folds")
+    columns = list(evaluation.table_columns())
+    if folds:
+        title = f"Held-out Dice of {folds}-fold cross-validation on {results['dataset']}"
+        dice_header = "pooled Dice (mean ± std)"
+        columns = [
+            ("Dice over folds (mean ± std)", lambda row: _fold_cell(row, "dice", 3)),
+            *columns,
+            ("HD95 over folds (mm, mean ± std)", lambda row: _fold_cell(row, "hd95_mm", 2)),
+        ]
+    else:
+        title, dice_header = f"Test Dice on {results['dataset']}", "test Dice (mean ± std)"
+    headers = ["method", dice_header, *(h for h, _ in columns), "epochs", "train time (s)"]
     lines = [
-        f"Test Dice on {results['dataset']} ({results['backend']} backend, "
-        f"loss {results['loss']}, {evaluation.describe(config)})",
+        f"{title} ({results['backend']} backend, loss {results['loss']}, "
+        f"{evaluation.describe(config)})",
         "",
         "| " + " | ".join(headers) + " |",
         "|" + "---|" * len(headers),
@@ -98,7 +132,7 @@ def write_results(out_dir, results, evaluation, config):
     for name, row in results["methods"].items():
         cells = [name, f"{row['dice']:.3f} ± {row['dice_std']:.3f}"]
         cells += [cell(row) for _, cell in columns]
-        cells += [str(row["epochs"]), f"{row['train_seconds']:.0f}"]
+        cells += [_epochs_cell(row["epochs"]), f"{row['train_seconds']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     details = evaluation.markdown_details(results)
     if details:
@@ -121,6 +155,11 @@ def _plot_attention(maps, test, labels, indices, titles, out_path):
     )
 
 
+def _job_name(method, fold):
+    """A training job's name: the method, or `fold_<k>/<method>` in a cross-validation."""
+    return method if fold is None else f"fold_{fold}/{method}"
+
+
 def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     """Run the reproduction `spec`; returns the results dict (see the module docstring).
 
@@ -129,11 +168,12 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
         output: the results folder, an `inside_keras.outputs.OutputFolder` already
             checked; it is created (with its marker) only once the data is good.
         data_dir: dataset root for generated and prepared data (reused when present).
-        jobs: methods trained at once (see `train_methods`); None: one per CPU.
+        jobs: training runs at once (see `train_methods`); None: one per CPU.
         verbose: show progress (data, training of each method, test Dice).
 
     Raises:
-        InputError: bad data (e.g. a split without samples).
+        InputError: bad data (e.g. a split without samples), or an output folder
+            holding a reproduction with another number of folds.
         RuntimeError: a training job failed.
     """
     # Data first: generation may fork worker processes, which must happen before a
@@ -142,10 +182,20 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     data = resolve_data(spec, Path(data_dir), verbose=bool(verbose))
 
     from inside_keras.data.prepared import load_prepared, select_split
+    from inside_keras.reproduce.folds import PooledScoring, fold_files
 
-    arrays = load_prepared(data.path)
-    check_splits(arrays, data.path)
-    output.create()
+    base = spec.base_config()
+    folds = base.data.generate.folds if base.data.generate is not None else None
+    paths = [data.path] if folds is None else fold_files(data.path, base.data.generate)
+    for path in paths:
+        check_splits(load_prepared(path), path)
+    if output.earlier is not None and output.details.get("folds") != folds:
+        raise InputError(
+            f"holds a reproduction with folds {output.details.get('folds')}, not {folds}; "
+            "choose another folder",
+            output.path,
+        )
+    output.create({"folds": folds} if folds else None)
     out_dir = output.path
 
     import keras
@@ -156,17 +206,18 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     from inside_keras.run_files import CHECKPOINT_DIR, MODEL_FILE
 
     evaluation = evaluation_of(spec.evaluation)
-    base = spec.base_config()
+    fold_ids = [None] if folds is None else list(range(folds))
     configs = {}
-    for method in spec.methods:
-        config = spec.method_config(method, out_dir)
-        resolved = dataclasses.replace(config.data, path=str(Path(data.path).resolve()))
-        configs[method] = dataclasses.replace(
-            config, data=dataclasses.replace(resolved, generate=None)
-        )
+    for fold, path in zip(fold_ids, paths, strict=True):
+        for method in spec.methods:
+            run_root = out_dir if fold is None else out_dir / f"fold_{fold}"
+            config = spec.method_config(method, run_root)
+            resolved = dataclasses.replace(config.data, path=str(Path(path).resolve()))
+            configs[_job_name(method, fold)] = dataclasses.replace(
+                config, data=dataclasses.replace(resolved, generate=None)
+            )
     jobs = jobs or default_jobs(len(configs))
     seconds = train_methods(configs, out_dir, jobs, verbose=bool(verbose))
-    test = select_split(arrays, "test")
     results = {
         "dataset": spec.evaluation,
         "backend": keras.backend.backend(),
@@ -175,23 +226,41 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
         "experiment": config_to_dict(base),
         "data": str(data.path),
         **({"source": str(data.source)} if data.source is not None else {}),
+        **({"folds": folds, "fold_data": [str(path) for path in paths]} if folds else {}),
         "methods": {},
     }
-    indices, titles = evaluation.figure_samples(test)
-    for method, config in configs.items():
-        run_dir = Path(config.output.dir)
-        model = load_model(run_dir / MODEL_FILE)
-        probabilities = predict_arrays(model, test)
-        labels = to_labels(probabilities)
-        row = evaluation.score(probabilities, test, data)
-        row["epochs"] = read_state(run_dir / CHECKPOINT_DIR).epoch
-        row["train_seconds"] = seconds[method]
+    rows = {}
+    pooled = {m: PooledScoring(out_dir / m, data.source) for m in spec.methods} if folds else {}
+    for fold, path in zip(fold_ids, paths, strict=True):
+        test = select_split(load_prepared(path), "test")
+        if fold in (None, 0):  # the figures show the test split of the first fold
+            indices, titles = evaluation.figure_samples(test)
+        for method in spec.methods:
+            model = load_model(Path(configs[_job_name(method, fold)].output.dir) / MODEL_FILE)
+            probabilities = predict_arrays(model, test)
+            if fold is None:
+                rows[method] = evaluation.score(probabilities, test, data)
+            else:
+                pooled[method].add(fold, probabilities, test)
+            if fold not in (None, 0):
+                continue
+            maps = attention_maps(model, {key: test[key][indices] for key in ("x", "z")})
+            if maps:
+                labels = to_labels(probabilities)
+                figure = out_dir / f"attention_{method}.png"
+                _plot_attention(maps, test, labels, indices, titles, figure)
+    for method in spec.methods:
+        row = rows[method] if folds is None else pooled[method].finish()
+        names = [_job_name(method, fold) for fold in fold_ids]
+        epochs = [read_state(Path(configs[n].output.dir) / CHECKPOINT_DIR).epoch for n in names]
+        row["epochs"] = epochs[0] if folds is None else epochs
+        row["train_seconds"] = sum(seconds[name] for name in names)
         results["methods"][method] = row
         if verbose:
-            print(f"{method}: test Dice {row['dice']:.3f}", flush=True)
-        maps = attention_maps(model, {key: test[key][indices] for key in ("x", "z")})
-        if maps:
-            figure = out_dir / f"attention_{method}.png"
-            _plot_attention(maps, test, labels, indices, titles, figure)
+            what = "pooled held-out Dice" if folds else "test Dice"
+            over_folds = ""
+            if folds:
+                over_folds = f" (over folds {_mean_std_cell(row['fold_mean']['dice'], 3)})"
+            print(f"{method}: {what} {row['dice']:.3f}{over_folds}", flush=True)
     write_results(out_dir, results, evaluation, base)
     return results
