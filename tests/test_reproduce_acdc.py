@@ -13,18 +13,19 @@ from tests.runs import CLI
 METHODS = ["baseline", "film", "guide_me", "inside"]
 
 
-def tiny_acdc_spec(tmp_path, patients=5):
-    """Phantoms (three train, one val, one test patient), 32x32 slices at 5 mm."""
+def tiny_acdc_spec(tmp_path, patients=5, methods=METHODS, epochs=4, val_fraction=0.2):
+    """Phantoms (by default three train, one val, one test patient), 32x32 slices at 5 mm."""
     generate = {"dataset": "acdc", "patients": patients, "size": 32, "spacing": 5.0}
-    generate.update(val_fraction=0.2, test_fraction=0.2)
+    generate.update(val_fraction=val_fraction, test_fraction=0.2)
+    training = {"epochs": epochs, "batch_size": 8, "learning_rate": 0.003, "loss": "ce_dice"}
     spec = {
         "evaluation": "acdc",
         "experiment": {
             "data": {"generate": generate},
             "model": {"architecture": "unet", "depth": 2, "base_filters": 8},
-            "training": {"epochs": 4, "batch_size": 8, "learning_rate": 0.003, "loss": "ce_dice"},
+            "training": training,
         },
-        "methods": {m: {"model.conditioning": m.replace("baseline", "none")} for m in METHODS},
+        "methods": {m: {"model.conditioning": m.replace("baseline", "none")} for m in methods},
     }
     path = tmp_path / "tiny_acdc.yaml"
     path.write_text(yaml.safe_dump(spec))
