@@ -6,6 +6,8 @@
   them and writes `results.json`, `results.md` and the attention figures.
 - `jobs`: the training itself, in parallel `inside-keras train` subprocesses.
 - `datasets`: how CLEVR-Seg and ACDC predictions are scored, tabled and illustrated.
+- `folds`: ACDC K-fold cross-validation: a prepared file per held-out fold, the
+  held-out predictions of all folds pooled and scored once.
 
 Finished runs of the same config are reused and unfinished ones resumed, so an
 interrupted `reproduce` continues where it stopped.
