@@ -47,6 +47,7 @@ CLI_TESTS = [
     "tests/evaluation/test_acdc.py",
     "tests/test_reproduce.py",
     "tests/test_reproduce_acdc.py",
+    "tests/test_reproduce_acdc_folds.py",
 ]
 
 
