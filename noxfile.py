@@ -51,6 +51,12 @@ CLI_TESTS = [
 ]
 
 
+#: pytest in two worker processes, each running whole test files (module fixtures, such
+#: as a trained model shared by a file's tests, are built once): most tests wait on
+#: subprocesses or compile on one core.
+PARALLEL = ["-n", "2", "--dist", "loadfile"]
+
+
 @nox.session
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
 def tests(session, backend):
@@ -65,7 +71,7 @@ def tests(session, backend):
         session.run("pytest", *session.posargs, env=env)
         return
     ignored = [f"--ignore={path}" for path in ["tests/ray", *CLI_TESTS]]
-    session.run("pytest", "tests", *ignored, "--durations=15", env=env)
+    session.run("pytest", "tests", *ignored, *PARALLEL, "--durations=15", env=env)
     if SWEEP_TESTS[backend] is not None:
         session.run("pytest", "tests/ray", *SWEEP_TESTS[backend], env=env)
 
@@ -78,7 +84,7 @@ def cli(session):
     session.install("-e", ".[cli,dev,tune]")
     session.install("medpy")  # the surface distances' independent reference
     env = {"KERAS_BACKEND": "torch", "PYTHONHASHSEED": "0"}
-    session.run("pytest", *(session.posargs or [*CLI_TESTS, "--durations=15"]), env=env)
+    session.run("pytest", *(session.posargs or [*CLI_TESTS, *PARALLEL, "--durations=15"]), env=env)
 
 
 @nox.session
