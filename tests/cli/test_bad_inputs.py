@@ -1054,6 +1054,10 @@ def _interrupt(argv, cwd, started):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # As typed at a terminal: Ctrl-C interrupts. (A process started with SIGINT
+        # ignored, as pytest-xdist's workers and background jobs are, keeps ignoring
+        # it, which Python respects.)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + TIMEOUT
     while not started() and process.poll() is None and time.monotonic() < deadline:
