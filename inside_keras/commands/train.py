@@ -48,7 +48,11 @@ def run(args):
     output = OutputFolder(config.output.dir, "train", args.overwrite, RUN_ENTRIES, flag)
     # Data first: generating it may fork worker processes, before a backend is loaded.
     path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
-    arrays = load_prepared(path)
+    # Mapped, not read: batches read the samples they hold from the file, so a dataset
+    # larger than memory trains, and parallel runs (reproduce's jobs) share one copy in
+    # the page cache. Measured (BENCHMARKS.md): the input pipeline stays far ahead of
+    # a train step, and loading is faster.
+    arrays = load_prepared(path, mmap=True)
 
     from inside_keras.plots import plot_training_curves
     from inside_keras.run_files import CURVES_FILE, LOG_FILE, MODEL_FILE
