@@ -15,9 +15,11 @@ A mapped array takes no memory until it is read. The pages a read touches join t
 process's resident set as file-backed pages: shared with the page cache and with every
 other process mapping the file, and dropped by the kernel when memory runs short,
 unlike the private copy an in-memory load makes. Nothing here copies a whole mapped
-array: `Rows` stands for the samples of a split and reads only the rows a batch asks
-for; `blocks` walks an array (to check or reduce it) through short-lived mappings of
-one block each, so a full pass leaves no more than one block resident.
+array or keeps its pages: `Rows` stands for the samples of a split and reads only the
+rows a batch asks for, from the file at the mapping's offsets (see `Rows` for why not
+through the mapping); `blocks` walks an array (to check or reduce it) through
+short-lived mappings of one block each, so a full pass leaves no more than one block
+resident.
 """
 
 import mmap
@@ -116,9 +118,12 @@ def map_member(path, name):
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
-def _is_mapping(array):
-    """Whether `array` is a whole mapping made by `np.memmap` (not a view of one)."""
-    return isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)
+def _stored_at(array):
+    """`(filename, offset)` of a C-ordered array `map_member` returned (a whole
+    mapping, not a view of one): where its rows lie in the file, one after the other;
+    None for anything else."""
+    whole = isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)
+    return (array.filename, array.offset) if whole and array.flags.c_contiguous else None
 
 
 def blocks(array, block_bytes=BLOCK_BYTES):
@@ -138,15 +143,16 @@ def blocks(array, block_bytes=BLOCK_BYTES):
     """
     row_bytes = array.dtype.itemsize * int(np.prod(array.shape[1:]))
     rows = max(1, block_bytes // max(1, row_bytes))
-    own_mappings = _is_mapping(array) and array.flags.c_contiguous
+    stored = _stored_at(array)
     for start in range(0, len(array), rows):
         stop = min(start + rows, len(array))
-        if own_mappings:
+        if stored is not None:
+            filename, offset = stored
             yield np.memmap(
-                array.filename,
+                filename,
                 dtype=array.dtype,
                 mode="r",
-                offset=array.offset + start * row_bytes,
+                offset=offset + start * row_bytes,
                 shape=(stop - start, *array.shape[1:]),
             )
         else:
@@ -159,19 +165,30 @@ class Rows:
     Stands in for `array[rows]` where that copy would read a whole split of a
     memory-mapped array into memory: `len`, `shape`, `dtype` and `ndim` are those of
     the copy, and indexing it gives what indexing the copy would, as an in-memory array.
-    The rows are read from `array` in ascending order (the order they lie in the file)
-    and returned in the order asked for.
+
+    The rows of an array `map_member` returned are read from the file, in ascending
+    order (the order they lie in), straight into the batch: a positional read copies
+    them out of the page cache and leaves nothing mapped. Reading them through the
+    mapping would leave every page touched in the process's resident set, and Linux
+    maps a whole large folio of the page cache on a fault (2 MiB on this project's
+    ext4, kernel 6.18: reading one 64 KiB sample left 2 MiB resident), so over an
+    epoch the run would hold pages up to the size of the file: pages the kernel can
+    drop, but counted as the process's memory. Rows of any other array are indexed.
 
     Args:
         array: the array (typically a `np.memmap` from `map_member`).
-        rows: indices of the samples, an integer array.
+        rows: indices of the samples, in `[0, len(array))`.
+
+    Raises:
+        IndexError: a row outside the array.
     """
 
     def __init__(self, array, rows):
-        # A plain ndarray view of the mapping (no copy): indexing a `np.memmap` row by
-        # row costs half again as much, in its subclass bookkeeping.
-        self.array = np.asarray(array)
+        self.array = array
         self.rows = np.asarray(rows, dtype=np.intp)
+        if self.rows.size and not 0 <= self.rows.min() <= self.rows.max() < len(array):
+            raise IndexError(f"rows must be in [0, {len(array)}), got {self.rows}")
+        self._stored = _stored_at(array)
 
     @property
     def shape(self):
@@ -190,14 +207,18 @@ class Rows:
 
     def __getitem__(self, index):
         wanted = self.rows[index]
-        if np.ndim(wanted) == 0:
+        if self._stored is None:
             return np.array(self.array[wanted])
-        # Row by row straight into place: one copy (a sorted fancy read and a scatter
-        # back into the asked order would copy every row twice).
-        gathered = np.empty((len(wanted), *self.array.shape[1:]), self.array.dtype)
-        for position in np.argsort(wanted, kind="stable"):
-            gathered[position] = self.array[wanted[position]]
-        return gathered
+        gathered = np.empty((wanted.size, *self.array.shape[1:]), self.array.dtype)
+        row_bytes = self.array.dtype.itemsize * int(np.prod(self.array.shape[1:]))
+        filename, offset = self._stored
+        flat = wanted.reshape(-1)
+        with open(filename, "rb", buffering=0) as stream:
+            for position in np.argsort(flat, kind="stable"):
+                stream.seek(offset + int(flat[position]) * row_bytes)
+                if stream.readinto(gathered[position : position + 1]) != row_bytes:
+                    raise InputError(f"ends before sample {flat[position]}", filename)
+        return gathered[0] if np.ndim(wanted) == 0 else gathered
 
     def __array__(self, dtype=None, copy=None):
         """Every row in memory (what `np.asarray(rows)` gives)."""

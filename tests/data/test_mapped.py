@@ -3,6 +3,7 @@ values `np.load` reads, splits that are not copied, and members that cannot be m
 refused with one line naming the file and the member."""
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,10 @@ def test_rows_index_like_the_copy_they_stand_for(tmp_path, members):
         assert type(got) is np.ndarray and got.flags.writeable
         np.testing.assert_array_equal(got, copy[index], err_msg=str(index))
     np.testing.assert_array_equal(np.asarray(view), copy)
+    # Rows of an array in memory are indexed, to the same values.
+    np.testing.assert_array_equal(Rows(members["x"], rows)[[2, 0]], copy[[2, 0]])
+    with pytest.raises(IndexError, match=r"rows must be in \[0, 5\)"):
+        Rows(members["x"], [0, 5])
 
 
 def test_mapped_load_and_split_equal_the_in_memory_ones(tmp_path):
@@ -137,3 +142,19 @@ def test_mapped_checks_and_class_count_read_block_by_block(tmp_path, rng):
     np.savez(tmp_path / "nan.npz", **arrays)
     with pytest.raises(InputError, match=r"nan\.npz: `x` has 2 NaN or infinite values$"):
         load_prepared(tmp_path / "nan.npz", mmap=True)
+
+
+def _resident_file_kib():
+    with open("/proc/self/status", encoding="ascii") as stream:
+        return int(next(line for line in stream if line.startswith("RssFile:")).split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux's /proc")
+def test_reading_rows_leaves_no_page_of_the_file_resident(tmp_path, rng):
+    np.savez(tmp_path / "big.npz", x=rng.random((64, 256, 256), dtype=np.float32))
+    rows = Rows(map_member(tmp_path / "big.npz", "x"), np.arange(64))
+    rows[[0, 1]]  # the code paths of a gather, paged in once
+    before = _resident_file_kib()
+    batch = rows[rng.permutation(64)[:16]]  # 16 samples of 256 KiB: 4 MiB read
+    assert batch.shape == (16, 256, 256)
+    assert _resident_file_kib() - before < 1024
