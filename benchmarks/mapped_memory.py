@@ -1,6 +1,6 @@
 """Peak memory of `inside-keras train` on a prepared dataset larger than it may use.
 
-    python benchmarks/mapped_memory.py [--gigabytes 0.06 6] [--steps 20]
+    python benchmarks/mapped_memory.py [--gigabytes 0.25 6] [--steps 100]
         [--backend torch] [--tmp DIR] [--json FILE]
 
 For each size, writes a prepared dataset of about that many GiB into a temporary
@@ -15,13 +15,14 @@ memory here either. The network: a U-Net (depth 3, 8 filters) with INSIDE at the
 bottleneck, batch 8.
 
 Per size it reports the train process's peak resident set size (`ru_maxrss` of that
-child, from `os.wait4`: every page it had resident at once, including pages of the
-mapped file it had read), and, sampled from `/proc/PID/status` every 20 ms (lower
-bounds), the peaks of its anonymous memory (`RssAnon`: the process's own allocations)
-and of its file-backed pages (`RssFile`: mapped files, the prepared file among them;
-shared with the page cache, dropped by the kernel when memory runs short). The file
-has just been written, so its pages are in the page cache: reading them costs no disk
-time, and they do not count to the train process until it maps and touches them.
+child, from `os.wait4`: every page it had resident at once, file-backed ones
+included), and, sampled from `/proc/PID/status` every 20 ms (lower bounds), the
+peaks of its anonymous memory (`RssAnon`: the process's own allocations) and of its
+file-backed pages (`RssFile`: mapped files, i.e. the shared libraries, and any
+pages of the prepared file mapped at the time, such as the block the value check
+walks). The file has just been written, so its pages are in the page cache: reading
+them costs no disk time, and the page cache is the kernel's memory, not the train
+process's (`train` reads batches with positional reads, which map nothing).
 
 For sizes up to `PIPELINE_GIB`, it also times the train split's input pipeline
 (`ConditionedBatches`, as `train` builds it) read into memory and mapped, without and
@@ -226,8 +227,8 @@ def _memory_gib():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gigabytes", type=float, nargs="+", default=[6.0])
-    parser.add_argument("--steps", type=int, default=20, help="train steps (and val batches)")
+    parser.add_argument("--gigabytes", type=float, nargs="+", default=[0.25, 6.0])
+    parser.add_argument("--steps", type=int, default=100, help="train steps (and val batches)")
     parser.add_argument("--backend", default="torch", help="jax, torch or tensorflow")
     parser.add_argument("--tmp", default=tempfile.gettempdir(), help="folder for the data")
     parser.add_argument("--json", metavar="FILE", help="also write the records to FILE")
