@@ -74,9 +74,14 @@ class FitResult:
 
 def num_classes_of(arrays):
     """Output channels a network needs for prepared arrays: 1 for binary float masks,
-    else the number of class ids (at least 2)."""
+    else the number of class ids (at least 2). The largest id is found a block at a
+    time, so a memory-mapped `y` is not read into memory whole."""
+    from inside_keras.data.mapped import blocks
+
     y = arrays["y"]
-    return 1 if y.dtype == np.float32 else max(2, int(y.max()) + 1)
+    if y.dtype == np.float32:
+        return 1
+    return max(2, max(int(block.max()) for block in blocks(y)) + 1)
 
 
 @contextlib.contextmanager

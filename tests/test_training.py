@@ -163,3 +163,48 @@ def test_resume_takes_a_key_the_saved_config_lacks_as_its_default(finished_run, 
     saved["output"]["dir"] = str(copy)
     (copy / "config.yaml").write_text(yaml.safe_dump(saved))
     assert main(["train", "--config", str(config), "--out", str(copy), "--resume"]) == 0
+
+
+def test_train_on_the_mapped_file_matches_training_in_memory(tmp_path):
+    # `train` maps x and y from the prepared file; the same epoch on the arrays read into
+    # memory (`load_prepared` without mmap) gives the same losses.
+    from inside_keras.config import load_config
+    from inside_keras.data.prepared import load_prepared
+    from inside_keras.training import fit_experiment
+
+    out = tmp_path / "run"
+    config = write_config(tmp_path, 1, out)
+    run = subprocess.run(
+        [*CLI, "train", "--config", str(config), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    with open(out / "log.csv", newline="") as stream:
+        (mapped,) = list(csv.DictReader(stream))
+    in_memory = fit_experiment(
+        load_config(config), load_prepared(tmp_path / "data.npz"), tmp_path / "in_memory"
+    ).history
+    for key in ("loss", "val_loss"):
+        assert float(mapped[key]) == pytest.approx(in_memory[key][0], rel=1e-5), key
+
+
+def test_train_refuses_a_compressed_file_in_one_line(tmp_path):
+    import numpy as np
+
+    data = tiny_dataset(tmp_path / "data.npz", n=24)
+    compressed = tmp_path / "compressed.npz"
+    with np.load(data) as archive:
+        np.savez_compressed(compressed, **archive)
+    out = tmp_path / "run"
+    config = write_config(tmp_path, 1, out, data=compressed)
+    run = subprocess.run(
+        [*CLI, "train", "--config", str(config)], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(
+        f"inside-keras train: error: {compressed}: member x.npy is compressed, so it cannot "
+        "be memory-mapped; rewrite it uncompressed: python -c "
+    ), run.stderr
+    assert not out.exists()

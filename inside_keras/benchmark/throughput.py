@@ -43,12 +43,25 @@ def pipeline_batches_per_s(workload, samples, epochs, megabytes=512):
         megabytes: largest array set.
     """
     arrays = prepared_like_arrays(workload, pipeline_samples(workload, samples, megabytes))
+    return batches_per_s(arrays, workload.batch_size, epochs)
+
+
+def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical")):
+    """Batches per second of `ConditionedBatches` over prepared `arrays` (shuffled,
+    `flips` with the arrays' rule), the median of `epochs` passes.
+
+    Args:
+        arrays: prepared arrays (in memory, or a split of a mapped file).
+        batch_size: samples per batch.
+        epochs: timed passes.
+        flips: the flips applied (`()`: none, as `train` without `data.augment`).
+    """
     batches = ConditionedBatches(
         arrays,
-        batch_size=workload.batch_size,
+        batch_size=batch_size,
         shuffle=True,
-        flips=("horizontal", "vertical"),
-        flip_rule=augmentation_for(arrays),
+        flips=flips,
+        flip_rule=augmentation_for(arrays) if flips else None,
     )
     rates = []
     for _ in range(epochs):

@@ -17,9 +17,12 @@ def register(subparsers):
 def run(args):
     import numpy as np
 
+    from inside_keras.data.mapped import blocks
     from inside_keras.data.prepared import load_metadata, load_prepared, split_counts
 
-    arrays, metadata = load_prepared(args.data), load_metadata(args.data)
+    # Mapped, and class ids collected a block at a time: a dataset larger than memory
+    # can be described.
+    arrays, metadata = load_prepared(args.data, mmap=True), load_metadata(args.data)
     splits = arrays["split"]
     counts = split_counts(splits)
     x, y, z = arrays["x"], arrays["y"], arrays["z"]
@@ -29,7 +32,8 @@ def run(args):
     if classes:
         print("  classes: " + ", ".join(f"{key} {name}" for key, name in classes.items()))
     else:
-        print(f"  class ids: {sorted(np.unique(y).astype(int).tolist())}")
+        ids = set().union(*(np.unique(block).astype(int).tolist() for block in blocks(y)))
+        print(f"  class ids: {sorted(ids)}")
     conditions = metadata.get("conditions")
     if conditions:
         import json

@@ -16,7 +16,10 @@ Arrays (all readable with `allow_pickle=False`):
   of the arrays `load_prepared` returns.
 
 Files are written atomically: to a temporary file in the target folder, then
-renamed, so a failed or interrupted preparation leaves nothing at the target.
+renamed, so a failed or interrupted preparation leaves nothing at the target. Their
+members are stored uncompressed, so `load_prepared(path, mmap=True)` can map `x` and
+`y` from the file instead of reading them (`inside_keras.data.mapped`): a dataset
+larger than memory trains with little memory.
 """
 
 import zipfile
@@ -25,9 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from inside_keras.atomic import atomic_path
+from inside_keras.data.mapped import Rows, blocks, map_member
 from inside_keras.errors import InputError
 
 REQUIRED = ("x", "y", "z", "split", "name")
+#: The per-pixel arrays, mapped by `load_prepared(..., mmap=True)`; the others (one
+#: value or short vector a sample) are read.
+MAPPED = ("x", "y")
 #: The member holding the dataset's metadata (JSON text).
 METADATA = "metadata"
 SPLITS = ("train", "val", "test")
@@ -35,7 +42,8 @@ SPLITS = ("train", "val", "test")
 
 def validate(arrays, source="dataset"):
     """Check shapes, dtypes, finite values and splits of prepared arrays; raise
-    `InputError` if wrong."""
+    `InputError` if wrong. Values are checked a block of rows at a time (`blocks`), so a
+    memory-mapped `x` is never read into memory whole."""
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
         raise InputError(
@@ -60,9 +68,10 @@ def validate(arrays, source="dataset"):
     if z.ndim != 2 or z.dtype != np.float32 or len(z) != n:
         raise InputError(f"`z` must be float32 (N={n}, K), got {z.dtype} {z.shape}", source)
     for key in ("x", "y", "z"):
-        if arrays[key].dtype == np.float32 and not np.isfinite(arrays[key]).all():
-            count = int((~np.isfinite(arrays[key])).sum())
-            raise InputError(f"`{key}` has {count} NaN or infinite values", source)
+        if arrays[key].dtype == np.float32:
+            count = sum(int((~np.isfinite(block)).sum()) for block in blocks(arrays[key]))
+            if count:
+                raise InputError(f"`{key}` has {count} NaN or infinite values", source)
     for key, array in arrays.items():
         if len(array) != n:
             raise InputError(f"`{key}` has {len(array)} entries, expected N={n}", source)
@@ -110,11 +119,18 @@ def is_prepared(path):
     return all(f"{key}.npy" in names for key in REQUIRED)
 
 
-def load_prepared(path):
+def load_prepared(path, mmap=False):
     """Read and validate a prepared dataset; returns a dict of arrays.
 
+    Args:
+        path: the prepared `.npz` file.
+        mmap: map `x` and `y` (`MAPPED`) from the file, read-only, instead of reading
+            them: they take memory only where a batch reads them (see
+            `inside_keras.data.mapped`). `select_split` keeps them mapped.
+
     Raises:
-        InputError: the file is missing, not an `.npz`, or not in the format.
+        InputError: the file is missing, not an `.npz`, or not in the format; with
+            `mmap`, `x` or `y` stored compressed (the message says how to rewrite it).
     """
     path = Path(path)
     if not path.is_file():
@@ -123,7 +139,11 @@ def load_prepared(path):
         raise InputError("not a .npz archive (a zip written by `inside-keras prepare`)", path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files if key != METADATA}
+            arrays = {
+                key: map_member(path, key) if mmap and key in MAPPED else archive[key]
+                for key in archive.files
+                if key != METADATA
+            }
     except (OSError, ValueError) as error:
         raise InputError(f"not a readable .npz archive ({error})", path) from None
     validate(arrays, source=path)
@@ -156,8 +176,14 @@ def split_counts(splits):
 
 
 def select_split(arrays, split):
-    """The samples of one split (`train`, `val` or `test`) as a dict of arrays."""
+    """The samples of one split (`train`, `val` or `test`) as a dict of arrays.
+
+    A memory-mapped array (`load_prepared(..., mmap=True)`) is not copied: its split is
+    a `Rows` view that reads the rows a batch indexes."""
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; allowed: {list(SPLITS)}", "split")
-    keep = arrays["split"] == split
-    return {key: value[keep] for key, value in arrays.items()}
+    keep = np.flatnonzero(arrays["split"] == split)
+    return {
+        key: Rows(value, keep) if isinstance(value, np.memmap) else value[keep]
+        for key, value in arrays.items()
+    }
