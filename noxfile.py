@@ -20,9 +20,10 @@ BACKEND_PACKAGES = {
     "jax": ["jax[cpu]"],
 }
 
-#: Ray tests each backend runs: all of them on PyTorch (local sweep, two-node cluster,
-#: kill and resume, crash recovery, no retry of recurring failures, cluster config,
-#: Optuna), whose eager trials start training at once; on JAX and TensorFlow, which
+#: Ray tests each backend runs: all of them on PyTorch (local sweep, kill and resume,
+#: crash recovery, no retry of recurring failures, cluster config, Optuna; a `ray start`
+#: head and worker with token authentication; trials of half a GPU on two declared
+#: GPUs), whose eager trials start training at once; on JAX and TensorFlow, which
 #: compile each trial's train step with XLA, the crash recovery, which exercises the
 #: Tune callback and the `.keras` checkpoint restore.
 SWEEP_TESTS = {
@@ -55,9 +56,9 @@ CLI_TESTS = [
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
 def tests(session, backend):
     """pytest with KERAS_BACKEND set, in a venv holding only that backend and the `tune`
-    extra: the suite, then the Ray Tune sweeps (tests/ray) on a local Ray and a two-node
-    Ray on 127.0.0.1. That the package works without Ray is a test of its own
-    (tests/sweep/test_spec.py)."""
+    extra: the suite, then the Ray Tune sweeps (tests/ray) on a local Ray and on
+    clusters of `ray start` nodes on this machine. That the package works without Ray
+    is a test of its own (tests/sweep/test_spec.py)."""
     session.install(*BACKEND_PACKAGES[backend])
     session.install("-e", ".[cli,dev,tune]")
     env = {"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"}
