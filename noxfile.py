@@ -20,8 +20,8 @@ BACKEND_PACKAGES = {
     "jax": ["jax[cpu]"],
 }
 
-#: Ray tests each backend runs: all of them on PyTorch (local sweep, two-node cluster,
-#: kill and resume, crash recovery, no retry of recurring failures, cluster config,
+#: Ray tests each backend runs: all of them on PyTorch (local sweep, a `ray start` head
+#: and worker with token authentication, declared GPUs, kill and resume, crash recovery, no retry of recurring failures, cluster config,
 #: Optuna), whose eager trials start training at once. The sweep code does not depend
 #: on the backend, and what does (the checkpoint a restored trial reads) is the one
 #: `train --resume` reads, tested on every backend in tests/test_training.py; JAX and
@@ -61,9 +61,9 @@ PARALLEL = ["-n", "2", "--dist", "loadfile"]
 @nox.parametrize("backend", list(BACKEND_PACKAGES))
 def tests(session, backend):
     """pytest with KERAS_BACKEND set, in a venv holding only that backend and the `tune`
-    extra: the suite, then the Ray Tune sweeps (tests/ray) on a local Ray and a two-node
-    Ray on 127.0.0.1. That the package works without Ray is a test of its own
-    (tests/sweep/test_spec.py)."""
+    extra: the suite, then the Ray Tune sweeps (tests/ray) on a local Ray and on
+    clusters of `ray start` nodes on this machine. That the package works without Ray
+    is a test of its own (tests/sweep/test_spec.py)."""
     session.install(*BACKEND_PACKAGES[backend])
     session.install("-e", ".[cli,dev,tune]")
     env = {"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"}

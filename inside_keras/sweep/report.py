@@ -2,7 +2,8 @@
 
 One `TrialRow` per trial, built from Ray Tune's `ResultGrid`: its parameters, status,
 epochs run, whether the scheduler stopped it early, the best value of the sweep metric
-over its epochs, its last reported metrics and the Ray node ids it ran on.
+over its epochs, its last reported metrics, the Ray node ids it ran on and the GPUs
+Ray gave it.
 """
 
 import csv
@@ -36,6 +37,9 @@ class TrialRow:
         final: last reported value of each of `FINAL_METRICS`.
         node_ids: Ray node ids that reported for it.
         error: first line of the error, for failed trials.
+        cuda_visible_devices: the trial's `CUDA_VISIBLE_DEVICES` values (the GPUs Ray
+            gave it; one value a start, as a restart may get others; a trial without
+            GPUs keeps its node's, usually none).
     """
 
     trial_id: str
@@ -47,6 +51,7 @@ class TrialRow:
     final: dict
     node_ids: tuple
     error: str = ""
+    cuda_visible_devices: tuple = ()
 
 
 def trial_rows(results, spec):
@@ -62,6 +67,11 @@ def trial_rows(results, spec):
         failure = metrics.get("failure") or ""  # a failure that would recur (trainable.py)
         status = "ERROR" if result.error is not None or failure else "TERMINATED"
         nodes = history["node_id"].dropna().unique() if reported else ()
+        gpus = (
+            history["cuda_visible_devices"].dropna().unique()
+            if reported and "cuda_visible_devices" in history.columns
+            else ()
+        )
         rows.append(
             TrialRow(
                 trial_id=str(metrics.get("trial_id") or Path(result.path).name),
@@ -73,6 +83,7 @@ def trial_rows(results, spec):
                 final={name: metrics[name] for name in FINAL_METRICS if name in metrics},
                 node_ids=tuple(sorted(str(node) for node in nodes)),
                 error=str(result.error).strip().splitlines()[0] if result.error else failure,
+                cuda_visible_devices=tuple(sorted(str(gpu) for gpu in gpus if str(gpu))),
             )
         )
     sign = -1 if spec.mode == "max" else 1
@@ -80,7 +91,7 @@ def trial_rows(results, spec):
 
 
 def write_trials_csv(rows, spec, path):
-    """One CSV row a trial: id, status, parameters, epochs, metrics, nodes, error."""
+    """One CSV row a trial: id, status, parameters, epochs, metrics, nodes, GPUs, error."""
     params = [p.name for p in spec.space]
     columns = [
         "trial_id",
@@ -91,6 +102,7 @@ def write_trials_csv(rows, spec, path):
         f"best_{spec.metric}",
         *FINAL_METRICS,
         "node_ids",
+        "cuda_visible_devices",
         "error",
     ]
     with atomic_path(path) as temporary, open(temporary, "w", newline="") as stream:
@@ -107,6 +119,7 @@ def write_trials_csv(rows, spec, path):
                     row.best,
                     *(row.final.get(name, "") for name in FINAL_METRICS),
                     " ".join(row.node_ids),
+                    " ".join(row.cuda_visible_devices),
                     row.error,
                 ]
             )

@@ -4,8 +4,9 @@
 
 1. prepares the data (generating it first if the spec says so) and loads it once;
 2. connects to Ray (`options.address`, else `RAY_ADDRESS`, else a Ray of its own started
-   on this machine: `address="local"`, never a cluster `ray start` left recorded here) with a
-   job `runtime_env` carrying the Keras backend, the GPU memory settings (JAX
+   on this machine: `address="local"`, never a cluster `ray start` left recorded here;
+   token authentication as `inside_keras.sweep.connection` says) with a job
+   `runtime_env` carrying the Keras backend, the GPU memory settings (JAX
    without preallocation, TensorFlow with memory growth, so trials can share a GPU)
    and per-trial thread limits to every worker;
 3. checks the resources per trial against the cluster's nodes;
@@ -17,13 +18,12 @@
 """
 
 import dataclasses
-import logging
 import math
-import os
 from pathlib import Path
 
 from inside_keras.errors import InputError
 from inside_keras.sweep import report
+from inside_keras.sweep.connection import connect_ray, ray_address
 from inside_keras.threads import thread_limits
 
 #: Name of the Tune experiment folder under the storage path.
@@ -240,13 +240,6 @@ def check_fingerprint(out_dir, value, resume):
     write_json(path, {"fingerprint": value})
 
 
-def ray_address(options):
-    """The address `ray.init` is given: `options.address`, else `RAY_ADDRESS`, else
-    `"local"` (a new local Ray: `ray.init()` without an address would attach to any
-    cluster recorded on the machine, even one that has stopped)."""
-    return options.address or os.environ.get("RAY_ADDRESS") or "local"
-
-
 def run_sweep(spec, options, trial_callbacks=()):
     """Run (or resume) the sweep `spec`; see the module docstring.
 
@@ -284,25 +277,8 @@ def run_sweep(spec, options, trial_callbacks=()):
     from inside_keras.sweep.trainable import train_trial
 
     env = worker_environment(keras.backend.backend(), spec.resources)
-    address = ray_address(options)
-    if address == "local" and options.verbose:
-        print(
-            "starting a local Ray for this sweep (--address auto uses the cluster running "
-            "on this machine; --address HOST:PORT another)",
-            flush=True,
-        )
-    try:
-        ray.init(
-            address=address,
-            runtime_env={"env_vars": env},
-            include_dashboard=False,
-            log_to_driver=options.verbose > 1,
-            logging_level=logging.INFO if options.verbose > 1 else logging.WARNING,
-        )
-    except ConnectionError as error:
-        raise InputError(
-            f"cannot connect to a Ray cluster at {address}: {error}", "--address"
-        ) from None
+    address, source = ray_address(options.address)
+    connect_ray(address, source, {"env_vars": env}, options.verbose)
     try:
         check_cluster_resources(spec.resources, ray.nodes())
         trainable = tune.with_resources(

@@ -11,12 +11,15 @@ sweep) copies its last reported checkpoint back and continues from it exactly as
 `train --resume` does.
 
 Metrics reported: Keras's logs (`loss`, `dice`, `val_loss`, `val_dice`, ...), `epoch`
-(finished epochs, ASHA's time axis) and `node_id` (the Ray node of the trial).
+(finished epochs, ASHA's time axis), `node_id` (the Ray node of the trial) and
+`cuda_visible_devices` (the trial's `CUDA_VISIBLE_DEVICES`: the GPUs Ray gave it; a
+trial without GPUs keeps its node's, usually none).
 
 Ray's own Keras callbacks are TensorFlow-only and save legacy H5; this one works on
 every Keras backend.
 """
 
+import os
 import tempfile
 
 import keras
@@ -70,7 +73,10 @@ def train_trial(params, *, arrays, spec, callbacks=()):
 
     context = tune.get_context()
     config = spec.experiment_config(params, context.get_trial_dir())
-    node_id = ray.get_runtime_context().get_node_id()
+    where = {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+    }
     with tempfile.TemporaryDirectory(prefix="inside-keras-trial-") as folder:
         checkpoint = tune.get_checkpoint()
         if checkpoint is not None:
@@ -81,10 +87,10 @@ def train_trial(params, *, arrays, spec, callbacks=()):
                 arrays,
                 folder,
                 callbacks=[
-                    ReportToTune(folder, {"node_id": node_id}),
+                    ReportToTune(folder, where),
                     *(make() for make in callbacks),
                 ],
             )
         except (InputError, TrainingDiverged) as error:
             worst = float("inf") if spec.mode == "min" else float("-inf")
-            tune.report({spec.metric: worst, "node_id": node_id, "failure": str(error)})
+            tune.report({spec.metric: worst, **where, "failure": str(error)})

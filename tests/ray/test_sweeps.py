@@ -1,17 +1,18 @@
-"""Sweeps on Ray: local, on a two-node cluster, a crashed trial, a killed and resumed sweep.
+"""Sweeps on a local Ray: outputs, a crashed trial, a killed and resumed sweep, Optuna.
 
-These tests start Ray (locally or a `ray.cluster_utils.Cluster` on 127.0.0.1) and train
-tiny U-Nets; nox runs them at the end of each `tests(backend=...)` session (all of them on
-PyTorch, the crash recovery on JAX and TensorFlow; see noxfile.py).
+These tests start a local Ray and train tiny U-Nets; nox runs them at the end of each
+`tests(backend=...)` session (all of tests/ray on PyTorch, the crash recovery on JAX and
+TensorFlow; see noxfile.py). Clusters started with `ray start`: test_clusters.py and
+test_gpu_sweeps.py.
 """
 
-import contextlib
 import csv
 import json
 import os
-import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import yaml
 
 from inside_keras.cli import main
 from inside_keras.config import load_config
-from tests.runs import tiny_dataset
+from tests.ray.nodes import free_ports, kill_session
 from tests.sweep.specs import SMALL_SPEC, write_spec
 
 
@@ -38,37 +39,8 @@ def _reported_epochs(trial_dir):
     return _reported(trial_dir, "epoch")
 
 
-def _session_processes(session):
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                zombie = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-                if os.getsid(int(entry.name)) == session and not zombie:
-                    pids.append(int(entry.name))
-            except (ProcessLookupError, FileNotFoundError):
-                pass
-    return pids
-
-
-def _kill_session(session, timeout=30):
-    """SIGKILL every process of a session (Ray's workers have their own process groups)."""
-    deadline = time.monotonic() + timeout
-    while (pids := _session_processes(session)) and time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)
-    assert not _session_processes(session)
-
-
 def _trial_dirs(out):
     return sorted((out / "ray_results" / "sweep").glob("trial_*"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return tiny_dataset(tmp_path_factory.mktemp("sweep_data") / "data.npz", n=64)
 
 
 def test_local_sweep_outputs_and_best_config_trains(tmp_path, data, capsys):
@@ -168,7 +140,19 @@ def test_a_failure_that_would_recur_is_not_retried(tmp_path, data):
     assert not (tmp_path / "out" / "best_config.yaml").exists()
 
 
-def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
+@pytest.fixture
+def stale_ray_record():
+    """A `RAY_TMPDIR` whose `ray/ray_current_cluster` names a cluster that has gone, as a
+    stopped `ray start` may leave in /tmp/ray: `ray.init()` without an address would try
+    to attach to it."""
+    root = Path(tempfile.mkdtemp(prefix="ik-ray-"))  # short: Ray's socket paths
+    (root / "ray").mkdir()
+    (root / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{free_ports(1)[0]}")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data, stale_ray_record):
     spec = write_spec(
         tmp_path,
         data,
@@ -176,7 +160,8 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
     )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "inside_keras", "sweep", str(spec), "--out", str(out)]
-    env = dict(os.environ, TUNE_GLOBAL_CHECKPOINT_S="1")
+    env = dict(os.environ, TUNE_GLOBAL_CHECKPOINT_S="1", RAY_TMPDIR=str(stale_ray_record))
+    env.pop("RAY_ADDRESS", None)
     log = open(tmp_path / "first.log", "w")  # noqa: SIM115 - closed below
     first = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -193,7 +178,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
     assert finished, (tmp_path / "first.log").read_text()[-2000:]
     time.sleep(4)  # Tune saves the experiment state every second (TUNE_GLOBAL_CHECKPOINT_S)
     before = {d.name: (d / "result.json").read_text() for d in finished}
-    _kill_session(first.pid)  # the driver and the local Ray it started
+    kill_session(first.pid)  # the driver and the local Ray it started
     first.wait()
     log.close()
     assert not (out / "trials.csv").exists()  # it really stopped before the end
@@ -202,47 +187,13 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, data):
         [*command, "--resume"], env=env, capture_output=True, text=True, timeout=600
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    for printed in ((tmp_path / "first.log").read_text(), resumed.stdout):  # not the stale one
+        assert "starting a local Ray for this sweep" in printed
     rows = _trials(out)
     assert len(rows) == 6 and len({row["trial_id"] for row in rows}) == 6
     assert all(row["status"] == "TERMINATED" and row["epochs"] == "3" for row in rows)
     for name, results in before.items():  # finished trials were not run again
         assert (out / "ray_results" / "sweep" / name / "result.json").read_text() == results
-
-
-@pytest.fixture(scope="module")
-def two_node_cluster():
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    yield cluster
-    cluster.shutdown()
-
-
-def test_two_node_cluster_runs_trials_on_both_nodes(tmp_path, data, two_node_cluster):
-    spec = write_spec(tmp_path, data, {"search": {"num_samples": 2}})
-    out = tmp_path / "out"
-    args = ["sweep", str(spec), "--out", str(out), "--address", two_node_cluster.address]
-    assert main([*args, "--verbose", "0"]) == 0
-    rows = _trials(out)
-    assert len(rows) == 4 and all(row["status"] == "TERMINATED" for row in rows)
-    nodes = {node for row in rows for node in row["node_ids"].split()}
-    cluster_nodes = {node.node_id for node in two_node_cluster.list_all_nodes()}
-    assert len(nodes) >= 2 and nodes <= cluster_nodes
-
-
-def test_more_gpus_than_the_cluster_has(tmp_path, data, two_node_cluster):
-    spec = write_spec(tmp_path, data)
-    args = ["sweep", str(spec), "--out", str(tmp_path / "out"), "--gpus-per-trial", "1"]
-    args += ["--address", two_node_cluster.address]
-    command = [sys.executable, "-m", "inside_keras", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert "resources.gpus_per_trial: 1.0 GPUs per trial, but the largest node" in result.stderr
 
 
 def test_cluster_launcher_config_is_valid_for_ray_up():
