@@ -21,11 +21,12 @@ BACKEND_PACKAGES = {
 }
 
 #: Ray tests each backend runs: all of them on PyTorch (local sweep, a `ray start` head
-#: and worker with token authentication, declared GPUs, kill and resume, crash recovery, no retry of recurring failures, cluster config,
-#: Optuna), whose eager trials start training at once. The sweep code does not depend
-#: on the backend, and what does (the checkpoint a restored trial reads) is the one
-#: `train --resume` reads, tested on every backend in tests/test_training.py; JAX and
-#: TensorFlow, which compile each trial's train step, would spend minutes per trial.
+#: and worker with token authentication, declared GPUs, kill and resume, crash recovery,
+#: no retry of recurring failures, cluster config, Optuna), whose eager trials start
+#: training at once. The sweep code does not depend on the backend, and what does (the
+#: checkpoint a restored trial reads) is the one `train --resume` reads, tested on every
+#: backend in tests/test_training.py; JAX and TensorFlow, which compile each trial's
+#: train step, would spend minutes per trial.
 SWEEP_TESTS = {"jax": None, "torch": [], "tensorflow": None}
 
 
