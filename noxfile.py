@@ -49,6 +49,7 @@ CLI_TESTS = [
     "tests/test_reproduce.py",
     "tests/test_reproduce_acdc.py",
     "tests/test_reproduce_acdc_folds.py",
+    "tests/test_mapped_memory.py",
 ]
 
 
