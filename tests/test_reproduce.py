@@ -96,3 +96,25 @@ def test_bad_input_is_one_line(tmp_path, arguments, expected):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and expected in run.stderr, run.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("folder", ["inside", "logs", "fold_1"])
+def test_a_folder_of_yours_named_like_a_run_is_refused_even_with_overwrite(tmp_path, folder):
+    """`--overwrite` writes beside a user's files, never into a folder of theirs that a
+    reproduction would write (a method's run, `logs/`, a fold's runs)."""
+    out = tmp_path / "out"
+    (out / folder).mkdir(parents=True)
+    (out / folder / "mine.txt").write_text("keep")
+    folds = ["--folds", "2"] if folder.startswith("fold_") else []
+    dataset = "acdc" if folds else "clevr-seg"
+    run = subprocess.run(
+        [*CLI, "reproduce", dataset, "--quick", "--out", str(out), "--overwrite", *folds],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "holds folders of yours where" in run.stderr
+    assert f"writes its own ({folder})" in run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [folder]
+    assert (out / folder / "mine.txt").read_text() == "keep"

@@ -63,12 +63,8 @@ def _condition(text):
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def add_prepare_arguments(parser):
-    """Flags of `prepare acdc`."""
-    parser.description = (
-        "Resample, crop and normalise the ED and ES slices of ACDC patient folders into one "
-        "prepared .npz, conditioned on cardiac phase and slice position; split by patient."
-    )
+def _add_source_arguments(parser):
+    """`--source` and `--split`: the ACDC patient folders a command reads."""
     parser.add_argument(
         "--source",
         default=None,
@@ -78,6 +74,15 @@ def add_prepare_arguments(parser):
     parser.add_argument(
         "--split", default="training", help="source folder: training or testing (training)"
     )
+
+
+def add_prepare_arguments(parser):
+    """Flags of `prepare acdc`."""
+    parser.description = (
+        "Resample, crop and normalise the ED and ES slices of ACDC patient folders into one "
+        "prepared .npz, conditioned on cardiac phase and slice position; split by patient."
+    )
+    _add_source_arguments(parser)
     parser.add_argument(
         "--out", required=True, metavar="FILE.npz", help="prepared dataset to write"
     )
@@ -168,15 +173,7 @@ def add_score_arguments(parser):
         metavar="DIR",
         help="folder of patientNNN_ED.nii.gz and patientNNN_ES.nii.gz, one pair per patient",
     )
-    parser.add_argument(
-        "--source",
-        default=None,
-        metavar="DIR",
-        help="ACDC root holding training/ (default: $INSIDE_KERAS_DATA or ./data, then acdc/)",
-    )
-    parser.add_argument(
-        "--split", default="training", help="source folder: training or testing (training)"
-    )
+    _add_source_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--only-predicted",

@@ -139,11 +139,12 @@ def run(args):
         + (f"-folds{folds}" if folds else "")
     )
     from inside_keras.outputs import OutputFolder
+    from inside_keras.reproduce.runner import output_folders, run_reproduction
 
-    output = OutputFolder(out, f"reproduce {args.dataset}", args.overwrite)
+    output = OutputFolder(
+        out, f"reproduce {args.dataset}", args.overwrite, entries=output_folders(spec)
+    )
     check_folder(args.data or data_root(), "--data")
-
-    from inside_keras.reproduce.runner import run_reproduction
 
     try:
         results = run_reproduction(spec, output, args.data or data_root(), jobs=args.jobs)

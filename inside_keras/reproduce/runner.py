@@ -155,6 +155,20 @@ def _plot_attention(maps, test, labels, indices, titles, out_path):
     )
 
 
+def spec_folds(spec):
+    """The number of cross-validation folds of `spec` (None: one train/val/test split)."""
+    generate = spec.base_config().data.generate
+    return generate.folds if generate is not None else None
+
+
+def output_folders(spec):
+    """The folders a reproduction of `spec` writes at the top of its output folder: the
+    jobs' `logs`, each method's run (or, with folds, its pooled submission and scores)
+    and each fold's runs. `OutputFolder` refuses a folder of the user's of these names."""
+    folds = spec_folds(spec)
+    return ["logs", *spec.methods, *(f"fold_{fold}" for fold in range(folds or 0))]
+
+
 def _job_name(method, fold):
     """A training job's name: the method, or `fold_<k>/<method>` in a cross-validation."""
     return method if fold is None else f"fold_{fold}/{method}"
@@ -185,7 +199,7 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
     from inside_keras.reproduce.folds import PooledScoring, fold_files
 
     base = spec.base_config()
-    folds = base.data.generate.folds if base.data.generate is not None else None
+    folds = spec_folds(spec)
     paths = [data.path] if folds is None else fold_files(data.path, base.data.generate)
     for path in paths:
         check_splits(load_prepared(path), path)
