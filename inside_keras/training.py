@@ -218,10 +218,14 @@ def split_for_training(arrays, source):
 
 
 def make_batches(config, train_arrays, val_arrays):
-    """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order."""
-    from inside_keras.data.batching import ConditionedBatches, augmentation_for
+    """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order.
+
+    Both are assembled by `batch_threads()` threads, ahead of the train step.
+    """
+    from inside_keras.data.batching import ConditionedBatches, augmentation_for, batch_threads
 
     flips = ("horizontal", "vertical") if config.data.augment else ()
+    threads = {"workers": batch_threads(), "use_multiprocessing": False}
     try:
         train_batches = ConditionedBatches(
             train_arrays,
@@ -230,10 +234,12 @@ def make_batches(config, train_arrays, val_arrays):
             flips=flips,
             seed=config.training.seed,
             flip_rule=augmentation_for(train_arrays) if flips else None,
+            **threads,
         )
     except ValueError as error:
         raise InputError(str(error), "data.augment") from None
-    return train_batches, ConditionedBatches(val_arrays, batch_size=config.training.batch_size)
+    val_batches = ConditionedBatches(val_arrays, batch_size=config.training.batch_size, **threads)
+    return train_batches, val_batches
 
 
 class RunKeeper(keras.callbacks.Callback):

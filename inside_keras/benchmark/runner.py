@@ -44,6 +44,7 @@ def run_backend(settings, log=_log_stderr, on_records=None):
 
     from inside_keras.benchmark.throughput import pipeline_batches_per_s
     from inside_keras.benchmark.train_steps import measure_workload
+    from inside_keras.data.batching import batch_threads
 
     backend = keras.backend.backend()
     records, pipelines = [], {}
@@ -68,6 +69,7 @@ def run_backend(settings, log=_log_stderr, on_records=None):
                     "precision": precision,
                     "spatial_dims": workload.spatial_dims,
                     "pipeline_batches_per_s": pipelines[workload],
+                    "pipeline_threads": batch_threads(),
                     "step_batches_per_s": 1000.0 / reference["step_ms"],
                     "batch_size": workload.batch_size,
                     "input_shape": list(workload.input_shape),

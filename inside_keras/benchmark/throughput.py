@@ -2,14 +2,17 @@
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
-from inside_keras.data.batching import ConditionedBatches, augmentation_for
+from inside_keras.data.batching import ConditionedBatches, augmentation_for, batch_threads
 
 
 def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
-    """A synthetic prepared CLEVR-Seg-like set (see `inside_keras.data.prepared`) in memory.
+    """A synthetic prepared CLEVR-Seg-like set (see `inside_keras.data.prepared`) in
+    memory, every sample in the train split.
 
     Images of the workload's shape in [0, 1], binary masks, one-hot coordinate
     conditions and the `condition` type array that flips need.
@@ -20,6 +23,8 @@ def prepared_like_arrays(workload, samples, condition_dim=4, seed=0):
         "x": rng.random(shape, dtype=np.float32),
         "y": (rng.random((*shape[:-1], 1)) < 0.5).astype(np.float32),
         "z": np.eye(condition_dim, dtype=np.float32)[rng.integers(0, condition_dim, samples)],
+        "split": np.full(samples, "train"),
+        "name": np.array([f"sample_{i}" for i in range(samples)]),
         "condition": np.full(samples, "coordinates"),
     }
 
@@ -33,28 +38,45 @@ def pipeline_samples(workload, samples, megabytes):
     return int(max(2 * workload.batch_size, min(samples, fitting)))
 
 
-def pipeline_batches_per_s(workload, samples, epochs, megabytes=512):
-    """Batches per second of `ConditionedBatches` (shuffled, both flips) over its epochs.
+def pipeline_batches_per_s(workload, samples, epochs, megabytes=512, threads=None):
+    """Batches per second of the input pipeline as `train` runs it: `ConditionedBatches`
+    (shuffled, both flips) over the train split of a prepared file it maps.
+
+    The synthetic set (`prepared_like_arrays`) is written to a temporary prepared file
+    and read back with `load_prepared(path, mmap=True)`, as `train` reads its data.
 
     Args:
         workload: the `settings.Workload` (image shape and batch size).
         samples: samples in the array set (fewer, see `pipeline_samples`).
         epochs: timed passes; the median pass's rate is returned.
         megabytes: largest array set.
+        threads: threads assembling batches (None: `batch_threads()`, as `train`).
     """
+    from inside_keras.data.prepared import load_prepared, save_prepared, select_split
+
     arrays = prepared_like_arrays(workload, pipeline_samples(workload, samples, megabytes))
-    return batches_per_s(arrays, workload.batch_size, epochs)
+    with tempfile.TemporaryDirectory(prefix="inside-keras-bench-") as folder:
+        path = Path(folder) / "prepared.npz"
+        save_prepared(path, **arrays)
+        del arrays
+        mapped = select_split(load_prepared(path, mmap=True), "train")
+        return batches_per_s(mapped, workload.batch_size, epochs, threads=threads)
 
 
-def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical")):
+def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical"), threads=None):
     """Batches per second of `ConditionedBatches` over prepared `arrays` (shuffled,
     `flips` with the arrays' rule), the median of `epochs` passes.
+
+    Batches are assembled the way `model.fit` gets them from `train`'s batches: by a
+    pool of `threads` threads, each taking the next batch index and the batches
+    consumed in order (what Keras's `OrderedEnqueuer` does with `workers` threads).
 
     Args:
         arrays: prepared arrays (in memory, or a split of a mapped file).
         batch_size: samples per batch.
         epochs: timed passes.
         flips: the flips applied (`()`: none, as `train` without `data.augment`).
+        threads: threads assembling batches (None: `batch_threads()`; 1: in this one).
     """
     batches = ConditionedBatches(
         arrays,
@@ -63,13 +85,15 @@ def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical")):
         flips=flips,
         flip_rule=augmentation_for(arrays) if flips else None,
     )
+    threads = batch_threads() if threads is None else threads
     rates = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        for index in range(len(batches)):
-            batches[index]
-        rates.append(len(batches) / (time.perf_counter() - start))
-        batches.on_epoch_end()
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(epochs):
+            start = time.perf_counter()
+            for _batch in pool.map(batches.__getitem__, range(len(batches))):
+                pass
+            rates.append(len(batches) / (time.perf_counter() - start))
+            batches.on_epoch_end()
     return float(np.median(rates))
 
 

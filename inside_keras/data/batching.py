@@ -14,12 +14,25 @@ import numpy as np
 
 from inside_keras.data.acdc import augment as acdc_augment
 from inside_keras.data.clevr_seg import augment as clevr_seg_augment
-from inside_keras.data.flips import FLIP_AXES, check_flips
+from inside_keras.data.flips import check_flips, flip_samples
+from inside_keras.data.parallel import default_workers
 from inside_keras.errors import InputError
 
 #: Per dataset, its augmentation module: `ARRAYS`, the prepared arrays that mark its
 #: data, and `flip_rule(arrays)`.
 DATASET_AUGMENTATIONS = {"CLEVR-Seg": clevr_seg_augment, "ACDC": acdc_augment}
+
+
+def batch_threads():
+    """Threads that assemble batches for `model.fit` (the `workers` of a `PyDataset`):
+    the CPUs available to this process, at most 4.
+
+    Batch assembly is NumPy copies, which release the GIL, so threads build batches
+    in parallel and ahead of the train step (Keras's `OrderedEnqueuer` keeps up to
+    `max_queue_size` ready); one worker would build each batch only when the step asks
+    for it.
+    """
+    return min(4, default_workers())
 
 
 def augmentation_for(arrays):
@@ -101,12 +114,10 @@ class ConditionedBatches(keras.utils.PyDataset):
         x, y, z = self.x[rows], self.y[rows], self.z[rows]
         if self.flips:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            for flip in self.flips:
-                chosen = np.flatnonzero(rng.random(len(rows)) < self.flip_probability)
-                axis = 1 + FLIP_AXES[flip]
-                x[chosen] = np.flip(x[chosen], axis)
-                y[chosen] = np.flip(y[chosen], axis)
-                z[chosen] = self.flip_rule.flip_condition(z[chosen], flip)
+            chosen = {flip: rng.random(len(rows)) < self.flip_probability for flip in self.flips}
+            flip_samples((x, y), chosen, spatial_dims=x.ndim - 2)
+            for flip, mask in chosen.items():
+                z[mask] = self.flip_rule.flip_condition(z[mask], flip)
         return {"image": x, "condition": z}, y
 
     def set_epoch(self, epoch):

@@ -1,6 +1,8 @@
 """`ConditionedBatches`: batches for `model.fit`, flips that keep the condition true
 (CLEVR-Seg quadrants swap, ACDC's phase and position stay)."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
 from inside_keras.data.batching import ConditionedBatches, augmentation_for
 from inside_keras.data.clevr_seg import prepare as clevr_prepare
 from inside_keras.data.clevr_seg.augment import FLIP_RULES
+from inside_keras.data.flips import FLIP_AXES, flip_samples
 from inside_keras.errors import InputError
 from tests.data import acdc_folders, clevr_folder
 
@@ -109,6 +112,47 @@ def test_acdc_flips_keep_phase_and_position(tmp_path):
             np.testing.assert_array_equal(
                 inputs["image"], np.flip(arrays["x"], [a + 1 for a in axes])
             )
+
+
+@pytest.mark.parametrize(
+    ("shape", "spatial_dims"),
+    [((6, 5, 7, 3), 2), ((6, 5, 7), 2), ((6, 4, 5, 7, 2), 3), ((6, 4, 5, 7), 3)],
+    ids=["2d-channels", "2d", "3d-channels", "3d"],
+)
+def test_flip_samples_equals_np_flip_per_sample(shape, spatial_dims):
+    """Images with channels flip like `np.flip`, and so do label maps flipped with them."""
+    rng = np.random.default_rng(3)
+    batch = rng.random(shape).astype(np.float32)
+    chosen = {"vertical": rng.random(6) < 0.5, "horizontal": rng.random(6) < 0.5}
+    chosen["vertical"][0], chosen["horizontal"][0] = True, True
+    want = batch.copy()
+    for i in range(6):
+        axes = [FLIP_AXES[f] for f, mask in chosen.items() if mask[i]]
+        want[i] = np.flip(batch[i], axes)
+    labels = (batch[..., 0] * 4).astype(np.uint8) if len(shape) == spatial_dims + 2 else None
+    batches = (batch,) if labels is None else (batch, labels)
+    want_labels = None if labels is None else (want[..., 0] * 4).astype(np.uint8)
+    flip_samples(batches, chosen, spatial_dims)
+    np.testing.assert_array_equal(batch, want)
+    if labels is not None:
+        np.testing.assert_array_equal(labels, want_labels)
+
+
+def test_batches_from_threads_equal_batches_in_order(coordinates):
+    batches = ConditionedBatches(
+        coordinates,
+        batch_size=2,
+        shuffle=True,
+        flips=("horizontal", "vertical"),
+        flip_rule=augmentation_for(coordinates),
+    )
+    in_order = [batches[i] for i in range(len(batches))]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(batches.__getitem__, range(len(batches))))
+    for (inputs, y), (want_inputs, want_y) in zip(threaded, in_order, strict=True):
+        np.testing.assert_array_equal(inputs["image"], want_inputs["image"])
+        np.testing.assert_array_equal(inputs["condition"], want_inputs["condition"])
+        np.testing.assert_array_equal(y, want_y)
 
 
 def test_batches_cover_the_data_and_shuffle_per_epoch():

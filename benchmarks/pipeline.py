@@ -1,0 +1,110 @@
+"""The input pipeline at the GPU suite's sizes, against a GPU's recorded train step.
+
+    python benchmarks/pipeline.py [--steps FILE ...] [--epochs 5] [--json FILE]
+
+For each network of the GPU suite (`inside-keras bench --suite gpu`: the
+encoder-decoder at 200x200x3 batch 32, the U-Net at 128x128 batch 16, the 3-D U-Net
+at 64x128x128 batch 2), it times the input pipeline as `train` runs it
+(`ConditionedBatches` over a synthetic prepared-like set, shuffled, both flips, batches
+assembled by `batch_threads()` threads) and, for comparison, in one thread. Beside
+them it sets the fastest train step recorded for that network (any backend and
+precision) in `--steps`, the GPU suite's results (default: the H200's in
+`benchmarks/gpu/`), and the ratio pipeline / step: the goal is at least 2 (BENCHMARKS.md).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inside_keras.atomic import write_json  # noqa: E402
+from inside_keras.benchmark.report import machine_info  # noqa: E402
+from inside_keras.benchmark.settings import gpu_settings  # noqa: E402
+from inside_keras.benchmark.throughput import pipeline_batches_per_s  # noqa: E402
+from inside_keras.data.batching import batch_threads  # noqa: E402
+
+STEPS = sorted((ROOT / "benchmarks" / "gpu").glob("bench-*.json"))
+#: The pipeline should deliver at least this many times the step's batches/s.
+GOAL = 2.0
+
+
+def fastest_steps(paths):
+    """Per `(architecture, spatial_dims)`, the fastest recorded train step: its
+    batches/s and where it comes from (backend, precision, file)."""
+    fastest = {}
+    for path in paths:
+        for record in json.loads(Path(path).read_text())["results"]:
+            if record.get("kind") != "pipeline":
+                continue
+            key = (record["architecture"], record["spatial_dims"])
+            if key not in fastest or record["step_batches_per_s"] > fastest[key]["batches_per_s"]:
+                fastest[key] = {
+                    "batches_per_s": record["step_batches_per_s"],
+                    "backend": record["backend"],
+                    "precision": record["precision"],
+                    "file": Path(path).name,
+                }
+    return fastest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", nargs="+", default=STEPS, help="GPU suite result files")
+    parser.add_argument("--epochs", type=int, default=5, help="timed passes (median kept)")
+    parser.add_argument("--json", type=Path, help="write the records here")
+    args = parser.parse_args(argv)
+    steps = fastest_steps(args.steps)
+    settings = gpu_settings()
+    threads = batch_threads()
+    records = []
+    print(f"| network | pipeline, 1 thread | pipeline, {threads} threads | GPU step | ratio |")
+    print("|---|---|---|---|---|")
+    for workload in settings.workloads:
+        rates = {
+            count: pipeline_batches_per_s(
+                workload,
+                settings.pipeline_samples,
+                args.epochs,
+                settings.pipeline_megabytes,
+                threads=count,
+            )
+            for count in (1, threads)
+        }
+        step = steps.get((workload.architecture, workload.spatial_dims))
+        ratio = rates[threads] / step["batches_per_s"] if step else None
+        records.append(
+            {
+                "network": workload.label(),
+                "batch_size": workload.batch_size,
+                "input_shape": list(workload.input_shape),
+                "pipeline_batches_per_s_1_thread": rates[1],
+                "pipeline_threads": threads,
+                "pipeline_batches_per_s": rates[threads],
+                "gpu_step": step,
+                "pipeline_over_step": ratio,
+            }
+        )
+        step_text = (
+            f"{step['batches_per_s']:.1f} ({step['backend']}, {step['precision']})"
+            if step
+            else "not recorded"
+        )
+        ratio_text = f"{ratio:.2f}x" if ratio is not None else "—"
+        print(
+            f"| {workload.label()} | {rates[1]:.1f} | {rates[threads]:.1f} | {step_text} "
+            f"| {ratio_text} |",
+            flush=True,
+        )
+    if args.json:
+        write_json(args.json, {"machine": machine_info(), "goal": GOAL, "results": records})
+    missed = [r["network"] for r in records if (r["pipeline_over_step"] or GOAL) < GOAL]
+    if missed:
+        print(f"below {GOAL}x the GPU step: {', '.join(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
