@@ -48,7 +48,7 @@ else
     BENCH_LIMITS=(jax:160 torch:70)
     TESTS=(tests/layers tests/models)
     TEST_LIMIT=200
-    REPRODUCE=()
+    REPRODUCE=(--jobs 5) # every method of the spec at once
 fi
 SUMMARY_RESERVE=15 # seconds kept for the last summary
 

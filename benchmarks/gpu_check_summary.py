@@ -20,8 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inside_keras.benchmark.report import format_table  # noqa: E402
 
-METHODS = ("baseline", "film", "guide_me", "inside")
-
 
 def _read_json(path):
     try:
@@ -70,8 +68,9 @@ def _reproduction(out):
         for name in ("results.json", "results.md"):
             (out / f"reproduce_{name}").write_bytes((folder / name).read_bytes())
         return summary
-    for method in METHODS:
-        state = _read_json(folder / method / "checkpoint" / "state.json")
+    for state_file in sorted(folder.glob("*/checkpoint/state.json")):
+        method = state_file.parents[1].name
+        state = _read_json(state_file)
         timing = _read_json(folder / method / "train_seconds.json")
         if state is not None:
             summary["methods"][method] = {
