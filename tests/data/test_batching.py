@@ -138,14 +138,19 @@ def test_flip_samples_equals_np_flip_per_sample(shape, spatial_dims):
         np.testing.assert_array_equal(labels, want_labels)
 
 
-def test_batches_from_threads_equal_batches_in_order(coordinates):
-    batches = ConditionedBatches(
-        coordinates,
-        batch_size=2,
+def shuffled_flipped(arrays, batch_size):
+    """Batches as `train` builds them with `data.augment`: shuffled, both flips."""
+    return ConditionedBatches(
+        arrays,
+        batch_size=batch_size,
         shuffle=True,
         flips=("horizontal", "vertical"),
-        flip_rule=augmentation_for(coordinates),
+        flip_rule=augmentation_for(arrays),
     )
+
+
+def test_batches_from_threads_equal_batches_in_order(coordinates):
+    batches = shuffled_flipped(coordinates, batch_size=2)
     in_order = [batches[i] for i in range(len(batches))]
     with ThreadPoolExecutor(3) as pool:
         threaded = list(pool.map(batches.__getitem__, range(len(batches))))
@@ -198,13 +203,7 @@ def test_fit_on_batches(coordinates):
     output = keras.layers.Conv2D(1, 1, activation="sigmoid")(features + bias)
     model = keras.Model({"image": image, "condition": condition}, output)
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    batches = ConditionedBatches(
-        coordinates,
-        batch_size=5,
-        shuffle=True,
-        flips=("horizontal", "vertical"),
-        flip_rule=augmentation_for(coordinates),
-    )
+    batches = shuffled_flipped(coordinates, batch_size=5)
     history = model.fit(batches, epochs=2, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and all(np.isfinite(losses)) and 0 < losses[-1] < 2
