@@ -1,6 +1,6 @@
 """The input pipeline at the GPU suite's sizes, against a GPU's recorded train step.
 
-    python benchmarks/pipeline.py [--steps FILE ...] [--epochs 5] [--json FILE]
+    python benchmarks/pipeline.py [--steps FILE ...] [--epochs 5] [--quick] [--json FILE]
 
 For each network of the GPU suite (`inside-keras bench --suite gpu`: the
 encoder-decoder at 200x200x3 batch 32, the U-Net at 128x128 batch 16, the 3-D U-Net
@@ -10,6 +10,7 @@ assembled by `batch_threads()` threads) and, for comparison, in one thread. Besi
 them it sets the fastest train step recorded for that network (any backend and
 precision) in `--steps`, the GPU suite's results (default: the H200's in
 `benchmarks/gpu/`), and the ratio pipeline / step: the goal is at least 2 (BENCHMARKS.md).
+`--quick` times the GPU suite's tiny smoke-run sizes instead (a test of the script).
 """
 
 import argparse
@@ -54,10 +55,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", nargs="+", default=STEPS, help="GPU suite result files")
     parser.add_argument("--epochs", type=int, default=5, help="timed passes (median kept)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--json", type=Path, help="write the records here")
     args = parser.parse_args(argv)
     steps = fastest_steps(args.steps)
-    settings = gpu_settings()
+    settings = gpu_settings(quick=args.quick)
     threads = batch_threads()
     records = []
     print(f"| network | pipeline, 1 thread | pipeline, {threads} threads | GPU step | ratio |")

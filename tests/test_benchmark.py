@@ -3,7 +3,10 @@ assertions)."""
 
 import json
 import math
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import keras
 import pytest
@@ -179,3 +182,38 @@ def test_cli_bad_backend_is_one_line(capsys):
     assert main(["bench", "--backend", "numpy"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--backend" in err[0] and "numpy" in err[0]
+
+
+def _run_script(name, *args):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / name
+    run = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
+def test_pipeline_script_sets_the_gpu_step_beside_the_pipeline(tmp_path):
+    result = tmp_path / "pipeline.json"
+    _run_script("pipeline.py", "--quick", "--epochs", "1", "--json", str(result))
+    records = json.loads(result.read_text())["results"]
+    assert [r["input_shape"][-1] for r in records] == [3, 1, 1]
+    for record in records:
+        step = record["gpu_step"]
+        assert step["file"].startswith("bench-") and step["batches_per_s"] > 0
+        assert record["pipeline_threads"] >= 1 and record["pipeline_batches_per_s"] > 0
+        ratio = record["pipeline_batches_per_s"] / step["batches_per_s"]
+        assert record["pipeline_over_step"] == pytest.approx(ratio)
+
+
+def test_attention_coverage_script(tmp_path):
+    result = tmp_path / "coverage.json"
+    _run_script("attention_coverage.py", "--sizes", "64", "--json", str(result))
+    paper, relative = json.loads(result.read_text())["results"]
+    assert paper["bottleneck"] == relative["bottleneck"] == 16
+    # The widest Gaussian of the paper, 3.5 px: above 0.5 within 3.5 sqrt(2 ln 2) px.
+    assert paper["widest_share"] == pytest.approx((7 * math.sqrt(2 * math.log(2)) / 16) ** 2)
+    assert relative["widest_share"] == 1.0
+    for record in (paper, relative):
+        assert 0 < record["mean"] < 1
+        assert 0 <= record["share_above_0.5"] <= record["share_above_0.1"] <= 1
