@@ -41,17 +41,18 @@ def flip_samples(batches, chosen, spatial_dims):
         spatial_dims: number of spatial axes (2 or 3).
     """
     check_flips(chosen)
+    channels = [batch.shape[-1] if batch.ndim == spatial_dims + 2 else 1 for batch in batches]
     for sample in np.flatnonzero(np.logical_or.reduce(list(chosen.values()))):
         axes = {FLIP_AXES[flip] for flip, mask in chosen.items() if mask[sample]}
         index = tuple(
             slice(None, None, -1) if axis in axes else slice(None) for axis in range(spatial_dims)
         )
-        for batch in batches:
+        rows_reversed = spatial_dims - 1 in axes
+        for batch, count in zip(batches, channels, strict=True):
             target = batch[sample]
             source = target.copy()[index]
-            channels = batch.shape[-1] if batch.ndim == spatial_dims + 2 else 1
-            if spatial_dims - 1 in axes and channels > 1:
-                for channel in range(channels):
+            if rows_reversed and count > 1:
+                for channel in range(count):
                     target[..., channel] = source[..., channel]
             else:
                 target[...] = source
