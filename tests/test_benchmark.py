@@ -202,8 +202,9 @@ def test_pipeline_script_sets_the_gpu_step_beside_the_pipeline(tmp_path):
         step = record["gpu_step"]
         assert step["file"].startswith("bench-") and step["batches_per_s"] > 0
         assert record["pipeline_threads"] >= 1 and record["pipeline_batches_per_s"] > 0
-        ratio = record["pipeline_batches_per_s"] / step["batches_per_s"]
-        assert record["pipeline_over_step"] == pytest.approx(ratio)
+        for suffix in ("", "_without_flips"):
+            ratio = record[f"pipeline_batches_per_s{suffix}"] / step["batches_per_s"]
+            assert record[f"pipeline_over_step{suffix}"] == pytest.approx(ratio)
 
 
 def test_attention_coverage_script(tmp_path):

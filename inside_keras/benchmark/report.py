@@ -1,12 +1,13 @@
 """Benchmark records: the machine, validation, the printed table and the JSON file."""
 
-import json
 import math
 import os
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from inside_keras import atomic
 
 #: Keys every train-step record has (`kind == "train_step"`).
 STEP_KEYS = (
@@ -91,11 +92,7 @@ def write_json(path, machine, records):
     validate_records(records)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(
-        json.dumps({"machine": machine, "results": records}, indent=2) + "\n", encoding="utf-8"
-    )
-    os.replace(temporary, path)
+    atomic.write_json(path, {"machine": machine, "results": records})
 
 
 def _network(record):

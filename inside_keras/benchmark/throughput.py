@@ -38,9 +38,11 @@ def pipeline_samples(workload, samples, megabytes):
     return int(max(2 * workload.batch_size, min(samples, fitting)))
 
 
-def pipeline_batches_per_s(workload, samples, epochs, megabytes=512, threads=None):
+def pipeline_batches_per_s(
+    workload, samples, epochs, megabytes=512, threads=None, flips=("horizontal", "vertical")
+):
     """Batches per second of the input pipeline as `train` runs it: `ConditionedBatches`
-    (shuffled, both flips) over the train split of a prepared file it maps.
+    (shuffled, with `flips`) over the train split of a prepared file it maps.
 
     The synthetic set (`prepared_like_arrays`) is written to a temporary prepared file
     and read back with `load_prepared(path, mmap=True)`, as `train` reads its data.
@@ -51,6 +53,7 @@ def pipeline_batches_per_s(workload, samples, epochs, megabytes=512, threads=Non
         epochs: timed passes; the median pass's rate is returned.
         megabytes: largest array set.
         threads: threads assembling batches (None: `batch_threads()`, as `train`).
+        flips: the flips applied (both: `train` with `data.augment`; `()`: without).
     """
     from inside_keras.data.prepared import load_prepared, save_prepared, select_split
 
@@ -60,7 +63,7 @@ def pipeline_batches_per_s(workload, samples, epochs, megabytes=512, threads=Non
         save_prepared(path, **arrays)
         del arrays
         mapped = select_split(load_prepared(path, mmap=True), "train")
-        return batches_per_s(mapped, workload.batch_size, epochs, threads=threads)
+        return batches_per_s(mapped, workload.batch_size, epochs, flips, threads)
 
 
 def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical"), threads=None):

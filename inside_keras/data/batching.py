@@ -14,7 +14,7 @@ import numpy as np
 
 from inside_keras.data.acdc import augment as acdc_augment
 from inside_keras.data.clevr_seg import augment as clevr_seg_augment
-from inside_keras.data.flips import check_flips, flip_samples
+from inside_keras.data.flips import check_flips, take_flipped
 from inside_keras.data.parallel import default_workers
 from inside_keras.errors import InputError
 
@@ -111,13 +111,16 @@ class ConditionedBatches(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        x, y, z = self.x[rows], self.y[rows], self.z[rows]
-        if self.flips:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            chosen = {flip: rng.random(len(rows)) < self.flip_probability for flip in self.flips}
-            flip_samples((x, y), chosen, spatial_dims=x.ndim - 2)
-            for flip, mask in chosen.items():
-                z[mask] = self.flip_rule.flip_condition(z[mask], flip)
+        if not self.flips:
+            return {"image": self.x[rows], "condition": self.z[rows]}, self.y[rows]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        chosen = {flip: rng.random(len(rows)) < self.flip_probability for flip in self.flips}
+        spatial_dims = self.x.ndim - 2
+        x = take_flipped(self.x, rows, chosen, spatial_dims)
+        y = take_flipped(self.y, rows, chosen, spatial_dims)
+        z = self.z[rows]
+        for flip, mask in chosen.items():
+            z[mask] = self.flip_rule.flip_condition(z[mask], flip)
         return {"image": x, "condition": z}, y
 
     def set_epoch(self, epoch):

@@ -11,6 +11,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from inside_keras.data.mapped import Rows
+
 #: Flip name -> image axis of a `(H, W, C)` sample.
 FLIP_AXES = MappingProxyType({"vertical": 0, "horizontal": 1})
 
@@ -22,40 +24,55 @@ def check_flips(flips):
         raise ValueError(f"unknown flips {unknown}; allowed: {list(FLIP_AXES)}")
 
 
-def flip_samples(batches, chosen, spatial_dims):
-    """Flip, in place, the samples of each batch that `chosen` marks.
+def take_flipped(array, rows, chosen, spatial_dims):
+    """`array[rows]` with the samples `chosen` marks flipped: a batch of samples.
 
-    A sample takes all its flips in one copy. Where its last spatial axis is reversed
-    (a horizontal flip of 2-D images), a sample with several channels is copied a
-    channel at a time: NumPy copies `(H, W, C)` with W reversed C values per inner loop,
-    a channel at a time a whole reversed row per inner loop. On a batch of 32 samples of
-    200×200×3, half flipped each way, this took 4.0 ms of CPU time, against 5.4 ms
-    copying whole samples through a view of each pixel as one item and 14 ms flipping
-    the gathered samples of each flip with `np.flip`.
+    Each sample is copied once into the batch. A sample to flip is first read into a
+    scratch buffer of one sample, which stays in the CPU's cache, and copied from there
+    with its flips, so flipping costs no more passes over memory than gathering: on
+    this project's 2-core machine, a batch of 32 samples of 200x200x3 with half of them
+    flipped each way took 5.9 ms, against 7.5 ms gathering the batch and then flipping
+    the samples in place (each flipped sample copied three times).
+
+    Where the last spatial axis is reversed (a horizontal flip of 2-D images), a sample
+    with several channels is copied a channel at a time: NumPy copies `(H, W, C)` with W
+    reversed C values per inner loop, a channel at a time a whole reversed row per
+    inner loop (87 against 300 microseconds for 200x200x3).
 
     Args:
-        batches: C-contiguous arrays of samples flipped alike (images and masks), each
-            `(N, *spatial)` or `(N, *spatial, C)`; flip `f` reverses spatial axis
-            `FLIP_AXES[f]`.
-        chosen: flip name -> boolean mask `(N,)` of the samples it applies to.
+        array: samples `(N, *spatial)` or `(N, *spatial, C)`: an array, or the `Rows`
+            of a mapped one (read from the file, see `inside_keras.data.mapped.Rows`).
+        rows: 1-D indices of the batch's samples in `array`.
+        chosen: flip name -> boolean mask `(len(rows),)` of the samples it applies to;
+            flip `f` reverses spatial axis `FLIP_AXES[f]`.
         spatial_dims: number of spatial axes (2 or 3).
+
+    Returns:
+        The batch, a new array `(len(rows), *array.shape[1:])`.
     """
     check_flips(chosen)
-    channels = [batch.shape[-1] if batch.ndim == spatial_dims + 2 else 1 for batch in batches]
-    for sample in np.flatnonzero(np.logical_or.reduce(list(chosen.values()))):
-        axes = {FLIP_AXES[flip] for flip, mask in chosen.items() if mask[sample]}
-        index = tuple(
-            slice(None, None, -1) if axis in axes else slice(None) for axis in range(spatial_dims)
-        )
-        rows_reversed = spatial_dims - 1 in axes
-        for batch, count in zip(batches, channels, strict=True):
-            target = batch[sample]
-            source = target.copy()[index]
-            if rows_reversed and count > 1:
-                for channel in range(count):
-                    target[..., channel] = source[..., channel]
-            else:
-                target[...] = source
+    samples = array if isinstance(array, Rows) else Rows(array, np.arange(len(array)))
+    batch = np.empty((len(rows), *array.shape[1:]), array.dtype)
+    axes_of = [
+        {FLIP_AXES[flip] for flip, mask in chosen.items() if mask[k]} for k in range(len(rows))
+    ]
+    scratch = np.empty(array.shape[1:], array.dtype)
+    channels = array.shape[-1] if len(array.shape) == spatial_dims + 2 else 1
+    for k in samples.read_each(rows, lambda k: scratch if axes_of[k] else batch[k]):
+        if not axes_of[k]:
+            continue
+        flipped = scratch[
+            tuple(
+                slice(None, None, -1) if axis in axes_of[k] else slice(None)
+                for axis in range(spatial_dims)
+            )
+        ]
+        if spatial_dims - 1 in axes_of[k] and channels > 1:
+            for channel in range(channels):
+                batch[k][..., channel] = flipped[..., channel]
+        else:
+            batch[k] = flipped
+    return batch
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
 from inside_keras.data.batching import ConditionedBatches, augmentation_for
 from inside_keras.data.clevr_seg import prepare as clevr_prepare
 from inside_keras.data.clevr_seg.augment import FLIP_RULES
-from inside_keras.data.flips import FLIP_AXES, flip_samples
+from inside_keras.data.flips import FLIP_AXES, take_flipped
+from inside_keras.data.mapped import Rows, map_member
 from inside_keras.errors import InputError
 from tests.data import acdc_folders, clevr_folder
 
@@ -114,28 +115,40 @@ def test_acdc_flips_keep_phase_and_position(tmp_path):
             )
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["in-memory", "mapped"])
 @pytest.mark.parametrize(
     ("shape", "spatial_dims"),
     [((6, 5, 7, 3), 2), ((6, 5, 7), 2), ((6, 4, 5, 7, 2), 3), ((6, 4, 5, 7), 3)],
     ids=["2d-channels", "2d", "3d-channels", "3d"],
 )
-def test_flip_samples_equals_np_flip_per_sample(shape, spatial_dims):
-    """Images with channels flip like `np.flip`, and so do label maps flipped with them."""
+def test_take_flipped_equals_np_flip_per_sample(tmp_path, shape, spatial_dims, mapped):
+    """Images with channels flip like `np.flip`, and so do label maps flipped with them,
+    whether the samples are in memory or read from a mapped file."""
     rng = np.random.default_rng(3)
-    batch = rng.random(shape).astype(np.float32)
-    chosen = {"vertical": rng.random(6) < 0.5, "horizontal": rng.random(6) < 0.5}
+    images = rng.random(shape).astype(np.float32)
+    labels = (images * 4).astype(np.uint8)
+    rows = np.array([5, 0, 3, 3, 1])
+    chosen = {"vertical": rng.random(5) < 0.5, "horizontal": rng.random(5) < 0.5}
     chosen["vertical"][0], chosen["horizontal"][0] = True, True
-    want = batch.copy()
-    for i in range(6):
-        axes = [FLIP_AXES[f] for f, mask in chosen.items() if mask[i]]
-        want[i] = np.flip(batch[i], axes)
-    labels = (batch[..., 0] * 4).astype(np.uint8) if len(shape) == spatial_dims + 2 else None
-    batches = (batch,) if labels is None else (batch, labels)
-    want_labels = None if labels is None else (want[..., 0] * 4).astype(np.uint8)
-    flip_samples(batches, chosen, spatial_dims)
-    np.testing.assert_array_equal(batch, want)
-    if labels is not None:
-        np.testing.assert_array_equal(labels, want_labels)
+    chosen["vertical"][1], chosen["horizontal"][1] = False, False
+    if mapped:
+        np.savez(tmp_path / "samples.npz", images=images, labels=labels)
+        every = np.arange(len(images))
+        sources = [
+            Rows(map_member(tmp_path / "samples.npz", name), every) for name in ("images", "labels")
+        ]
+    else:
+        sources = [images, labels]
+    for source, array in zip(sources, (images, labels), strict=True):
+        want = np.stack(
+            [
+                np.flip(array[row], [FLIP_AXES[f] for f, mask in chosen.items() if mask[k]])
+                for k, row in enumerate(rows)
+            ]
+        )
+        got = take_flipped(source, rows, chosen, spatial_dims)
+        assert got.dtype == array.dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, want)
 
 
 def shuffled_flipped(arrays, batch_size):
