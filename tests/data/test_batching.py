@@ -1,6 +1,8 @@
 """`ConditionedBatches`: batches for `model.fit`, flips that keep the condition true
 (CLEVR-Seg quadrants swap, ACDC's phase and position stay)."""
 
+import csv
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import keras
@@ -13,8 +15,10 @@ from inside_keras.data.clevr_seg import prepare as clevr_prepare
 from inside_keras.data.clevr_seg.augment import FLIP_RULES
 from inside_keras.data.flips import FLIP_AXES, take_flipped
 from inside_keras.data.mapped import Rows, map_member
+from inside_keras.data.prepared import load_prepared, select_split
 from inside_keras.errors import InputError
 from tests.data import acdc_folders, clevr_folder
+from tests.runs import CLI, tiny_dataset, write_config
 
 QUADRANTS = ["top_left", "top_right", "bottom_right", "bottom_left"]
 
@@ -220,3 +224,37 @@ def test_fit_on_batches(coordinates):
     history = model.fit(batches, epochs=2, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and all(np.isfinite(losses)) and 0 < losses[-1] < 2
+
+
+def test_flipped_batches_of_a_mapped_file_equal_those_in_memory(tmp_path):
+    """`train` maps its prepared file: its flipped batches, read sample by sample from
+    the file, equal those of the same arrays in memory."""
+    path = tiny_dataset(tmp_path / "data.npz", n=40)
+    in_memory = select_split(load_prepared(path), "train")
+    mapped = select_split(load_prepared(path, mmap=True), "train")
+    assert isinstance(mapped["x"], Rows) and isinstance(mapped["y"], Rows)
+    for epoch in range(2):
+        want, got = shuffled_flipped(in_memory, 5), shuffled_flipped(mapped, 5)
+        want.set_epoch(epoch), got.set_epoch(epoch)
+        for index in range(len(want)):
+            (want_inputs, want_y), (inputs, y) = want[index], got[index]
+            np.testing.assert_array_equal(inputs["image"], want_inputs["image"])
+            np.testing.assert_array_equal(inputs["condition"], want_inputs["condition"])
+            np.testing.assert_array_equal(y, want_y)
+
+
+def test_train_with_augment_on_a_mapped_file(tmp_path):
+    """The installed `train` with `data.augment` flips the batches of the file it maps."""
+    out = tmp_path / "run"
+    config = write_config(tmp_path, 2, out)
+    trained = subprocess.run(
+        [*CLI, "train", "--config", str(config), "--set", "data.augment=true", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    with open(out / "log.csv", newline="") as stream:
+        losses = [float(row["loss"]) for row in csv.DictReader(stream)]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert (out / "model.keras").is_file()
