@@ -63,6 +63,7 @@ def test_pipeline_record_per_workload(records):
         assert pipeline["backend"] == keras.backend.backend()
         assert pipeline["precision"] == "float32"
         assert pipeline["pipeline_batches_per_s"] > 0 and pipeline["step_batches_per_s"] > 0
+        assert pipeline["pipeline_batches_per_s_without_flips"] > 0
 
 
 def test_encoder_decoder_in_mixed_bfloat16():

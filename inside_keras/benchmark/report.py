@@ -131,17 +131,18 @@ def format_table(records):
     if pipelines:
         lines += [
             "",
-            "| backend | network | precision | pipeline batches/s | train-step batches/s "
-            "| pipeline / step |",
-            "|---|---|---|---|---|---|",
+            "| backend | network | precision | pipeline batches/s (flips) "
+            "| without flips | train-step batches/s | pipeline / step (flips) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in pipelines:
             ratio = r["pipeline_batches_per_s"] / r["step_batches_per_s"]
             network = _network(r) if "spatial_dims" in r else "2-D unet"
             lines.append(
                 f"| {r['backend']} | {network} | {r.get('precision', 'float32')} "
-                f"| {r['pipeline_batches_per_s']:.1f} | {r['step_batches_per_s']:.2f} "
-                f"| {ratio:.1f}× |"
+                f"| {r['pipeline_batches_per_s']:.1f} "
+                f"| {_number(r.get('pipeline_batches_per_s_without_flips'), 1)} "
+                f"| {r['step_batches_per_s']:.2f} | {ratio:.1f}× |"
             )
     for r in records:
         if r.get("kind") == "generate":

@@ -19,6 +19,13 @@ from inside_keras.benchmark.report import machine_info
 from inside_keras.benchmark.settings import BACKENDS, BenchSettings
 from inside_keras.errors import InputError
 
+#: The pipeline record's rates: key -> the flips `ConditionedBatches` applies (both:
+#: `train` with `data.augment: true`; none: without, the paper's settings).
+PIPELINE_FLIPS = {
+    "pipeline_batches_per_s": ("horizontal", "vertical"),
+    "pipeline_batches_per_s_without_flips": (),
+}
+
 
 def _log_stderr(message):
     print(message, file=sys.stderr, flush=True)
@@ -37,8 +44,8 @@ def run_backend(settings, log=_log_stderr, on_records=None):
 
     Returns:
         A list of records: per workload and precision, one `train_step` record per
-        configuration and one `pipeline` record (the pipeline's batches/s next to the
-        unconditioned network's train-step batches/s).
+        configuration and one `pipeline` record (the pipeline's batches/s, with both
+        flips and without, next to the unconditioned network's train-step batches/s).
     """
     import keras
 
@@ -53,12 +60,16 @@ def run_backend(settings, log=_log_stderr, on_records=None):
             log(f"[{backend}] {workload.label()}, {precision}")
             steps = measure_workload(workload, settings, backend, precision, log)
             if workload not in pipelines:
-                pipelines[workload] = pipeline_batches_per_s(
-                    workload,
-                    settings.pipeline_samples,
-                    settings.pipeline_epochs,
-                    settings.pipeline_megabytes,
-                )
+                pipelines[workload] = {
+                    key: pipeline_batches_per_s(
+                        workload,
+                        settings.pipeline_samples,
+                        settings.pipeline_epochs,
+                        settings.pipeline_megabytes,
+                        flips=flips,
+                    )
+                    for key, flips in PIPELINE_FLIPS.items()
+                }
             reference = next(r for r in steps if r["conditioning"] == "none")
             records += steps
             records.append(
@@ -68,7 +79,7 @@ def run_backend(settings, log=_log_stderr, on_records=None):
                     "architecture": workload.architecture,
                     "precision": precision,
                     "spatial_dims": workload.spatial_dims,
-                    "pipeline_batches_per_s": pipelines[workload],
+                    **pipelines[workload],
                     "pipeline_threads": batch_threads(),
                     "step_batches_per_s": 1000.0 / reference["step_ms"],
                     "batch_size": workload.batch_size,
