@@ -211,7 +211,7 @@ class Rows:
         if self._stored is None:
             return np.array(self.array[wanted])
         gathered = np.empty((wanted.size, *self.array.shape[1:]), self.array.dtype)
-        for _ in self.read_each(np.arange(len(self.rows))[index], gathered.__getitem__):
+        for _ in self._read_rows(wanted.reshape(-1), gathered.__getitem__):
             pass
         return gathered[0] if np.ndim(wanted) == 0 else gathered
 
@@ -230,7 +230,10 @@ class Rows:
         Yields:
             Each `k` once, after its sample is in `buffer_for(k)`.
         """
-        wanted = self.rows[np.reshape(positions, -1)]
+        return self._read_rows(self.rows[np.reshape(positions, -1)], buffer_for)
+
+    def _read_rows(self, wanted, buffer_for):
+        """`read_each` for rows `wanted` (1-D) of the underlying array."""
         if self._stored is None:
             for k, row in enumerate(wanted):
                 buffer_for(k)[...] = self.array[row]
