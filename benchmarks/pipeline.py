@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from inside_keras.atomic import write_json  # noqa: E402
 from inside_keras.benchmark.report import machine_info  # noqa: E402
+from inside_keras.benchmark.runner import PIPELINE_FLIPS  # noqa: E402
 from inside_keras.benchmark.settings import gpu_settings  # noqa: E402
 from inside_keras.benchmark.throughput import pipeline_batches_per_s  # noqa: E402
 from inside_keras.data.batching import batch_threads  # noqa: E402
@@ -68,36 +69,32 @@ def main(argv=None):
         "| GPU step | ratio with flips | ratio without |"
     )
     print("|---|---|---|---|---|---|---|")
-    both = ("horizontal", "vertical")
+    both = PIPELINE_FLIPS["pipeline_batches_per_s"]
     for workload in settings.workloads:
-        rates = {
-            (count, flips): pipeline_batches_per_s(
-                workload,
-                settings.pipeline_samples,
-                args.epochs,
-                settings.pipeline_megabytes,
-                threads=count,
-                flips=flips,
-            )
-            for count, flips in ((1, both), (threads, both), (threads, ()))
-        }
+        rates = pipeline_batches_per_s(
+            workload,
+            settings.pipeline_samples,
+            args.epochs,
+            {
+                "pipeline_batches_per_s_1_thread": (1, both),
+                **{key: (threads, flips) for key, flips in PIPELINE_FLIPS.items()},
+            },
+            settings.pipeline_megabytes,
+        )
         step = steps.get((workload.architecture, workload.spatial_dims))
         ratios = {
-            flips: rates[threads, flips] / step["batches_per_s"] if step else None
-            for flips in (both, ())
+            key: rates[key] / step["batches_per_s"] if step else None for key in PIPELINE_FLIPS
         }
         records.append(
             {
                 "network": workload.label(),
                 "batch_size": workload.batch_size,
                 "input_shape": list(workload.input_shape),
-                "pipeline_batches_per_s_1_thread": rates[1, both],
                 "pipeline_threads": threads,
-                "pipeline_batches_per_s": rates[threads, both],
-                "pipeline_batches_per_s_without_flips": rates[threads, ()],
+                **rates,
                 "gpu_step": step,
-                "pipeline_over_step": ratios[both],
-                "pipeline_over_step_without_flips": ratios[()],
+                "pipeline_over_step": ratios["pipeline_batches_per_s"],
+                "pipeline_over_step_without_flips": ratios["pipeline_batches_per_s_without_flips"],
             }
         )
         step_text = (
@@ -107,8 +104,10 @@ def main(argv=None):
         )
         ratio_text = [f"{ratio:.2f}x" if ratio is not None else "—" for ratio in ratios.values()]
         print(
-            f"| {workload.label()} | {rates[1, both]:.1f} | {rates[threads, both]:.1f} "
-            f"| {rates[threads, ()]:.1f} | {step_text} | {' | '.join(ratio_text)} |",
+            f"| {workload.label()} | {rates['pipeline_batches_per_s_1_thread']:.1f} "
+            f"| {rates['pipeline_batches_per_s']:.1f} "
+            f"| {rates['pipeline_batches_per_s_without_flips']:.1f} | {step_text} "
+            f"| {' | '.join(ratio_text)} |",
             flush=True,
         )
     if args.json:

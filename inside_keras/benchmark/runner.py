@@ -60,16 +60,13 @@ def run_backend(settings, log=_log_stderr, on_records=None):
             log(f"[{backend}] {workload.label()}, {precision}")
             steps = measure_workload(workload, settings, backend, precision, log)
             if workload not in pipelines:
-                pipelines[workload] = {
-                    key: pipeline_batches_per_s(
-                        workload,
-                        settings.pipeline_samples,
-                        settings.pipeline_epochs,
-                        settings.pipeline_megabytes,
-                        flips=flips,
-                    )
-                    for key, flips in PIPELINE_FLIPS.items()
-                }
+                pipelines[workload] = pipeline_batches_per_s(
+                    workload,
+                    settings.pipeline_samples,
+                    settings.pipeline_epochs,
+                    {key: (None, flips) for key, flips in PIPELINE_FLIPS.items()},
+                    settings.pipeline_megabytes,
+                )
             reference = next(r for r in steps if r["conditioning"] == "none")
             records += steps
             records.append(

@@ -38,22 +38,25 @@ def pipeline_samples(workload, samples, megabytes):
     return int(max(2 * workload.batch_size, min(samples, fitting)))
 
 
-def pipeline_batches_per_s(
-    workload, samples, epochs, megabytes=512, threads=None, flips=("horizontal", "vertical")
-):
-    """Batches per second of the input pipeline as `train` runs it: `ConditionedBatches`
-    (shuffled, with `flips`) over the train split of a prepared file it maps.
+def pipeline_batches_per_s(workload, samples, epochs, ways, megabytes=512):
+    """Batches per second of the input pipeline as `train` runs it, `ConditionedBatches`
+    (shuffled) over the train split of a prepared file it maps, in each of `ways`.
 
-    The synthetic set (`prepared_like_arrays`) is written to a temporary prepared file
-    and read back with `load_prepared(path, mmap=True)`, as `train` reads its data.
+    The synthetic set (`prepared_like_arrays`) is written once to a temporary prepared
+    file and read back with `load_prepared(path, mmap=True)`, as `train` reads its
+    data; every way is timed on that one mapping.
 
     Args:
         workload: the `settings.Workload` (image shape and batch size).
         samples: samples in the array set (fewer, see `pipeline_samples`).
-        epochs: timed passes; the median pass's rate is returned.
+        epochs: timed passes; the median pass's rate is kept.
+        ways: name -> `(threads, flips)`: threads assembling batches (None:
+            `batch_threads()`, as `train`) and the flips applied (both: `train` with
+            `data.augment`; `()`: without).
         megabytes: largest array set.
-        threads: threads assembling batches (None: `batch_threads()`, as `train`).
-        flips: the flips applied (both: `train` with `data.augment`; `()`: without).
+
+    Returns:
+        name -> batches per second.
     """
     from inside_keras.data.prepared import load_prepared, save_prepared, select_split
 
@@ -63,7 +66,10 @@ def pipeline_batches_per_s(
         save_prepared(path, **arrays)
         del arrays
         mapped = select_split(load_prepared(path, mmap=True), "train")
-        return batches_per_s(mapped, workload.batch_size, epochs, flips, threads)
+        return {
+            name: batches_per_s(mapped, workload.batch_size, epochs, flips, threads)
+            for name, (threads, flips) in ways.items()
+        }
 
 
 def batches_per_s(arrays, batch_size, epochs, flips=("horizontal", "vertical"), threads=None):
