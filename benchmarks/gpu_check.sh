@@ -7,12 +7,14 @@
 # (status ok | failed | timeout | skipped, seconds) into DIR as soon as it ends;
 # gpu_check.json and gpu_check.md are rebuilt from what finished after every step:
 #   install   the wheels in .whl/ (if any) into /tmp/site, put first on PYTHONPATH
-#   bench     `inside-keras bench --suite gpu` on JAX, then on PyTorch (alone on the GPU)
+#   reproduce `reproduce clevr-seg` on JAX (the paper's settings, trained and scored as
+#             the authors' code does) into a temporary folder, in parallel with
 #   tests     tests/layers and tests/models on JAX and on PyTorch (exact float32:
-#             JAX_DEFAULT_MATMUL_PRECISION=highest, NVIDIA_TF32_OVERRIDE=0), in parallel
-#             with
-#   reproduce `reproduce clevr-seg` on JAX (the paper's settings) into a temporary folder
-# The whole run keeps within GPU_CHECK_BUDGET seconds (default 540; --quick 330).
+#             JAX_DEFAULT_MATMUL_PRECISION=highest, NVIDIA_TF32_OVERRIDE=0); then
+#   bench     `inside-keras bench --suite gpu` on JAX, then on PyTorch (alone on the device)
+#   compile   `inside-keras bench --suite gpu-compile` on PyTorch: eager against
+#             torch.compile (on JAX in --quick: XLA compiles in seconds on a CPU)
+# The whole run keeps within GPU_CHECK_BUDGET seconds (default 580; --quick 380).
 # --quick: the same steps on a CPU with tiny sizes (no wheel install; the current
 # environment must hold Keras, JAX and PyTorch).
 set -uo pipefail
@@ -35,20 +37,24 @@ cd "$ROOT" || exit 2
 PYTHON="${PYTHON:-python3}"
 START=$(date +%s)
 if [ "$QUICK" = 1 ]; then
-    BUDGET="${GPU_CHECK_BUDGET:-330}"
+    BUDGET="${GPU_CHECK_BUDGET:-380}"
     BENCH=(--quick)
     BENCH_LIMITS=(jax:45 torch:30)
+    COMPILE=(jax 60)
     TESTS=(tests/models/test_encoder_decoder.py)
     TEST_LIMIT=70
     REPRODUCE=(--quick --jobs 2 --set data.generate.images=100 --set data.generate.size=32
         --set training.epochs=1)
+    REPRODUCE_LIMIT=150
 else
-    BUDGET="${GPU_CHECK_BUDGET:-540}"
+    BUDGET="${GPU_CHECK_BUDGET:-580}"
     BENCH=()
-    BENCH_LIMITS=(jax:160 torch:70)
+    BENCH_LIMITS=(jax:40 torch:50)
+    COMPILE=(torch 100)
     TESTS=(tests/layers tests/models)
     TEST_LIMIT=200
     REPRODUCE=(--jobs 5) # every method of the spec at once
+    REPRODUCE_LIMIT=290
 fi
 SUMMARY_RESERVE=15 # seconds kept for the last summary
 
@@ -115,23 +121,13 @@ print(json.dumps(info))' &
 done
 wait
 
-# bench: alone on the device, one backend after the other.
-for entry in "${BENCH_LIMITS[@]}"; do
-    backend="${entry%%:*}" limit="${entry##*:}"
-    available=$(($(left) - 60))
-    [ "$limit" -gt "$available" ] && limit=$available
-    run_step "bench-$backend" $((limit + 30)) env KERAS_BACKEND="$backend" \
-        "$PYTHON" -m inside_keras bench --suite gpu \
-        "${BENCH[@]}" --backend "$backend" --time-limit "$((limit > 1 ? limit : 1))" \
-        --json "$OUT/bench-$backend.json"
-done
-
-# reproduce (the rest of the budget) beside the tests (correctness only). On a
-# 2-core CPU (--quick) they would starve each other: the tests follow it there.
+# reproduce first: the comparison is what the device is for. Beside it the tests
+# (correctness only); on a 2-core CPU (--quick) they would starve each other: the tests
+# follow it there.
 WORK="$(mktemp -d /tmp/gpu-check.XXXXXX)"
 echo "$WORK" >"$OUT/reproduce_dir.txt"
-limit=$(left)
-[ "$QUICK" = 1 ] && limit=$((limit - TEST_LIMIT))
+limit=$REPRODUCE_LIMIT
+[ "$limit" -gt "$(left)" ] && limit=$(left)
 run_step reproduce "$limit" env KERAS_BACKEND=jax "$PYTHON" -m inside_keras reproduce \
     clevr-seg "${REPRODUCE[@]}" --out "$WORK/reproduce" --data "$WORK/data" &
 [ "$QUICK" = 1 ] && wait
@@ -143,6 +139,23 @@ for backend in jax torch; do
         "$PYTHON" -m pytest "${TESTS[@]}" -q -x -p no:cacheprovider &
 done
 wait
+
+# bench: alone on the device, one backend after the other, then eager against compiled.
+for entry in "${BENCH_LIMITS[@]}"; do
+    backend="${entry%%:*}" limit="${entry##*:}"
+    available=$(($(left) - 30))
+    [ "$limit" -gt "$available" ] && limit=$available
+    run_step "bench-$backend" $((limit + 30)) env KERAS_BACKEND="$backend" \
+        "$PYTHON" -m inside_keras bench --suite gpu \
+        "${BENCH[@]}" --backend "$backend" --time-limit "$((limit > 1 ? limit : 1))" \
+        --json "$OUT/bench-$backend.json"
+done
+backend="${COMPILE[0]}" limit="${COMPILE[1]}"
+available=$(($(left) - 20))
+[ "$limit" -gt "$available" ] && limit=$available
+run_step "compile-$backend" $((limit + 20)) env KERAS_BACKEND="$backend" \
+    "$PYTHON" -m inside_keras bench --suite gpu-compile "${BENCH[@]}" --backend "$backend" \
+    --time-limit "$((limit > 1 ? limit : 1))" --json "$OUT/compile-$backend.json"
 summarize
 echo "gpu check done in $(elapsed) s: $OUT/gpu_check.md"
 cat "$OUT/gpu_check.md"

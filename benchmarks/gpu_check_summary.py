@@ -3,7 +3,8 @@
 `python benchmarks/gpu_check_summary.py OUT [--budget S] [--quick 0|1]` reads, in the
 folder OUT: `steps/*.json` (status of each step, in the order they ended),
 `logs/device-*.log` (the device each backend computes on), `logs/tests-*.log`
-(pytest's counts), `bench-*.json` (`inside-keras bench --json`), and the
+(pytest's counts), `bench-*.json` (`inside-keras bench --json`), `compile-*.json`
+(`bench --suite gpu-compile --json`: eager against compiled train steps), and the
 reproduction in the folder `reproduce_dir.txt` names (its `results.json`, or, for a
 run stopped at its time limit, each method's checkpoint state). Run after every
 step; needs only the standard library and the package's report module.
@@ -62,7 +63,10 @@ def _reproduction(out):
     if results is not None:
         for method, row in results["methods"].items():
             summary["methods"][method] = {
-                key: row[key] for key in ("dice", "dice_std", "epochs", "train_seconds")
+                key: row[key]
+                for key in ("dice", "dice_std", "dice_soft", "dice_soft_std")
+                + ("epochs", "train_seconds")
+                if key in row
             }
         summary["experiment"] = results.get("experiment")
         for name in ("results.json", "results.md"):
@@ -76,7 +80,7 @@ def _reproduction(out):
             summary["methods"][method] = {
                 "epochs": state.get("epoch"),
                 "finished_training": state.get("finished"),
-                "best_val_loss": state.get("best"),
+                "best_monitored": state.get("best"),
                 "train_seconds": None if timing is None else timing.get("seconds"),
             }
     return summary
@@ -94,11 +98,12 @@ def collect(out, budget, quick):
         for b in ("jax", "torch")
         if (out / "logs" / f"tests-{b}.log").is_file()
     }
-    summary["bench"] = {}
-    for backend in ("jax", "torch"):
-        bench = _read_json(out / f"bench-{backend}.json")
-        if bench is not None:
-            summary["bench"][backend] = bench
+    for kind in ("bench", "compile"):
+        summary[kind] = {}
+        for backend in ("jax", "torch"):
+            bench = _read_json(out / f"{kind}-{backend}.json")
+            if bench is not None:
+                summary[kind][backend] = bench
     summary["reproduce"] = _reproduction(out)
     return summary
 
@@ -123,6 +128,9 @@ def markdown(summary):
             stopped = bench["machine"].get("stopped_at_time_limit")
             if stopped:
                 lines.append(f"\n{backend}: stopped at the time limit (finished workloads shown)")
+    compiled = [r for bench in summary["compile"].values() for r in bench["results"]]
+    if compiled:
+        lines += ["", "## Eager against compiled train steps", "", format_table(compiled)]
     reproduction = summary["reproduce"]
     if reproduction is not None:
         state = "finished" if reproduction["finished"] else "not finished (stopped or running)"
@@ -131,20 +139,26 @@ def markdown(summary):
         if step:
             lines += [f"Wall time {step['seconds']} s (limit {step['limit_s']} s).", ""]
         lines += [
-            "| method | test Dice | epochs | train s | best val_loss |",
-            "|---|---|---|---|---|",
+            "| method | test Dice | soft Dice (the authors') | epochs | train s "
+            "| best monitored value |",
+            "|---|---|---|---|---|---|",
         ]
         for method, row in reproduction["methods"].items():
-            dice = row.get("dice")
-            dice_text = "" if dice is None else f"{dice:.3f} ± {row['dice_std']:.3f}"
             seconds = row.get("train_seconds")
-            best = row.get("best_val_loss")
+            best = row.get("best_monitored")
             lines.append(
-                f"| {method} | {dice_text} | {row.get('epochs')} "
-                f"| {'' if seconds is None else f'{seconds:.0f}'} "
+                f"| {method} | {_mean_std(row, 'dice')} | {_mean_std(row, 'dice_soft')} "
+                f"| {row.get('epochs')} | {'' if seconds is None else f'{seconds:.0f}'} "
                 f"| {'' if best is None else f'{best:.4f}'} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _mean_std(row, key):
+    """`mean ± std` of `row[key]` and `row[key + "_std"]`, or empty when not scored."""
+    if row.get(key) is None:
+        return ""
+    return f"{row[key]:.3f} ± {row[f'{key}_std']:.3f}"
 
 
 def _write(path, text):

@@ -32,6 +32,8 @@ from inside_keras.limits import hint, limit, read_text
 
 #: Datasets the `data.generate` section can generate and prepare.
 GENERATED_DATASETS = ("clevr-seg", "acdc")
+#: `data.generate.split` values (`inside_keras.data.clevr_seg.prepare.SPLITS`).
+CLEVR_SPLITS = ("shuffled", "by_name")
 #: Seeds are below this bound (NumPy's legacy seeding, which Keras uses, needs 32 bits).
 MAX_SEED = 2**32
 #: Most values (scalars, lists, mappings) a YAML file may hold once its aliases are
@@ -41,6 +43,15 @@ MAX_YAML_NODES = 100_000
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 #: `training.distribution` values: one device, or data parallel over every device (JAX).
 DISTRIBUTIONS = ("none", "data_parallel")
+#: `training.monitor` values: what early stopping and the best model follow.
+MONITORS = ("val_loss", "val_pixel_loss")
+#: Losses that report a `pixel_loss` metric (their mean per pixel), which
+#: `monitor: val_pixel_loss` follows.
+PIXEL_LOSSES = ("focal_sum",)
+#: `training.final_model` values: which epoch's model a finished run keeps.
+FINAL_MODELS = ("best", "last")
+#: `training.jit_compile` values: Keras's `compile(jit_compile=...)`.
+JIT_COMPILE = ("auto", True, False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +77,9 @@ class GenerateConfig:
             slice's `fold` and holds fold 0 out as `test` (`test_fraction` unused);
             `reproduce` then holds out each fold in turn.
         seed: generation and split seed.
+        split: CLEVR-Seg only: `"shuffled"` (a seeded permutation) or `"by_name"` (the
+            authors' split: train, val and test as blocks of the names in sorted
+            order; `inside_keras.data.clevr_seg.prepare`).
     """
 
     dataset: str = "clevr-seg"
@@ -78,9 +92,16 @@ class GenerateConfig:
     source: str | None = None
     folds: int | None = None
     seed: int = 0
+    split: str = "shuffled"
 
     def validate(self, where):
         check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
+        check_choice(self.split, CLEVR_SPLITS, f"{where}.split")
+        if self.split != "shuffled" and self.dataset != "clevr-seg":
+            raise InputError(
+                f"only clevr-seg is split by name; {self.dataset!r} splits by patient",
+                f"{where}.split",
+            )
         for name in ("images", "patients", "size"):
             check_at_least(getattr(self, name), 1, f"{where}.{name}")
         check_seed(self.seed, f"{where}.seed")
@@ -177,6 +198,16 @@ class TrainingConfig:
             on every device Keras lists, each batch split across them
             (`keras.distribution.DataParallel`; JAX only, `batch_size` a multiple of
             the number of devices).
+        monitor: what early stopping (`patience`, `min_delta`) and the best model
+            follow: `"val_loss"`, or `"val_pixel_loss"`, the validation loss per pixel
+            of a loss that sums over pixels (`focal_sum`), as the authors' early stopping
+            watched it.
+        final_model: the model a finished run keeps as `model.keras`: `"best"` (the
+            epoch of the best monitored value) or `"last"` (the last epoch's, which the
+            authors' code scores on the test split).
+        jit_compile: Keras's `compile(jit_compile=...)`: `"auto"` (Keras's choice: XLA
+            on JAX and TensorFlow, eager on PyTorch), `true` (XLA; `torch.compile` on
+            PyTorch) or `false` (eager).
     """
 
     epochs: int = 100
@@ -188,9 +219,24 @@ class TrainingConfig:
     min_delta: float = 1e-4
     precision: str = "float32"
     distribution: str = "none"
+    monitor: str = "val_loss"
+    final_model: str = "best"
+    jit_compile: bool | str = "auto"
 
     def validate(self, where):
         check_choice(self.precision, PRECISIONS, f"{where}.precision")
+        check_choice(self.monitor, MONITORS, f"{where}.monitor")
+        check_choice(self.final_model, FINAL_MODELS, f"{where}.final_model")
+        if self.jit_compile not in JIT_COMPILE:
+            raise InputError(
+                f"got {self.jit_compile!r}; allowed: auto, true, false", f"{where}.jit_compile"
+            )
+        if self.monitor == "val_pixel_loss" and self.loss not in PIXEL_LOSSES:
+            raise InputError(
+                f"val_pixel_loss needs a loss that reports its mean per pixel "
+                f"({', '.join(PIXEL_LOSSES)}); the loss is {self.loss!r}: use val_loss",
+                f"{where}.monitor",
+            )
         check_choice(self.distribution, DISTRIBUTIONS, f"{where}.distribution")
         check_at_least(self.epochs, 1, f"{where}.epochs")
         check_at_least(self.batch_size, 1, f"{where}.batch_size")

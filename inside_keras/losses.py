@@ -15,9 +15,14 @@ prediction score a loss of 1) and needs one-hot targets. The Dice term is
 `inside_keras.evaluation.soft_dice`, the formula of the Keras Dice metric too.
 
 Losses can be selected by name with `get_loss`: `"dice"`, `"focal"`,
-`"bce_dice"` and `"ce_dice"` (the same loss: binary cross-entropy for one
-channel, categorical otherwise). BCE + soft Dice is the default for short runs:
+`"focal_sum"`, `"bce_dice"` and `"ce_dice"` (the same loss: binary cross-entropy for
+one channel, categorical otherwise). BCE + soft Dice is the default for short runs:
 with the paper's focal loss INSIDE stayed all-background for 8 epochs.
+
+`"focal_sum"` is the loss the authors' code trains with (`SummedFocalLoss`): TF-Addons'
+`SigmoidFocalCrossEntropy()` with its defaults, differentiated as the unreduced
+per-pixel tensor, i.e. summed over pixels and batch. `"focal"` is Keras's binary focal
+loss, without class balancing, averaged over pixels.
 """
 
 import keras
@@ -173,17 +178,108 @@ class DiceCrossEntropyLoss(keras.losses.Loss):
         }
 
 
+@keras.saving.register_keras_serializable(package="inside_keras")
+def sigmoid_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0):
+    """TF-Addons' `sigmoid_focal_crossentropy` on probabilities, one value per pixel.
+
+    Per output channel `c`, with `p` the probability and `t` the {0, 1} target:
+
+    ```
+    ce     = -(t log(clip(p) + eps) + (1 - t) log(1 - clip(p) + eps))  # tf.keras 2.0
+    p_t    = t p + (1 - t) (1 - p)
+    weight = t alpha + (1 - t) (1 - alpha)       # foreground alpha, background 1 - alpha
+    loss   = sum_c weight (1 - p_t)^gamma ce
+    ```
+
+    with `clip` to `[eps, 1 - eps]`, `eps = keras.config.epsilon()` (1e-7), as
+    `tf.keras.backend.binary_crossentropy` computed it in the TensorFlow 2.0 the authors
+    pinned (`requirements.txt`: tensorflow-gpu 2.0.0, tensorflow-addons 0.6.0). Keras 3's
+    `binary_focal_crossentropy` is not used: its cross-entropy drops the `+ eps` inside
+    the logarithm and it averages over the channel axis, where TF-Addons sums.
+
+    Args:
+        y_true: targets, see the module (one-hot for several channels).
+        y_pred: `(batch, *spatial, C)` probabilities.
+        alpha: weight of the foreground (`1 - alpha` of the background); TF-Addons' 0.25.
+        gamma: focusing parameter; TF-Addons' 2.0.
+
+    Returns:
+        `(batch, *spatial)` per-pixel losses, summed over the channels.
+    """
+    y_true = one_hot_targets(y_true, y_pred)
+    epsilon = keras.config.epsilon()
+    clipped = ops.clip(y_pred, epsilon, 1.0 - epsilon)
+    cross_entropy = -(
+        y_true * ops.log(clipped + epsilon) + (1.0 - y_true) * ops.log(1.0 - clipped + epsilon)
+    )
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    weight = y_true * alpha + (1.0 - y_true) * (1.0 - alpha)
+    return ops.sum(weight * ops.power(1.0 - p_t, gamma) * cross_entropy, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="inside_keras")
+class SummedFocalLoss(keras.losses.Loss):
+    """The authors' training loss: TF-Addons' sigmoid focal loss, summed over pixels.
+
+    The authors' models (`inside/models/common.py` of jacenkow/inside) use
+    `tfa.losses.SigmoidFocalCrossEntropy()`: `alpha=0.25` applied (foreground weighted
+    0.25, background 0.75), `gamma=2`, reduction `NONE`; their `GradientTape` loop
+    (`inside/pipelines/clevr.py`) takes the gradient of that per-pixel tensor, which is
+    the gradient of its sum over pixels and batch. This loss is that sum: per image the
+    sum over its pixels of `sigmoid_focal_crossentropy`, and over the batch the default
+    reduction `"sum"`.
+
+    The value grows with the image and batch size; `pixel_loss`, the metric `train`
+    adds beside it, is the mean per pixel, the number the authors' logs report
+    (their `Mean` of the unreduced tensor) and the one their early stopping watched.
+
+    Args:
+        alpha: foreground weight (TF-Addons' default 0.25).
+        gamma: focusing parameter (TF-Addons' default 2.0).
+        reduction: Keras loss reduction over the per-image sums (`"sum"`: the authors').
+        name: loss name.
+        dtype: loss computation dtype.
+
+    Input shape:
+        `y_pred`: `(batch, *spatial, C)` probabilities; `y_true`: see the module.
+
+    Output shape:
+        `(batch,)` before the reduction.
+    """
+
+    def __init__(self, alpha=0.25, gamma=2.0, reduction="sum", name="focal_sum", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_non_negative("SummedFocalLoss", alpha=alpha, gamma=gamma)
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+
+    def call(self, y_true, y_pred):
+        pixels = sigmoid_focal_crossentropy(y_true, y_pred, self.alpha, self.gamma)
+        return ops.sum(pixels, axis=spatial_axes(y_pred))
+
+    def pixel_metric(self):
+        """A Keras metric, `pixel_loss`: this loss's mean per pixel over the samples seen."""
+        return keras.metrics.MeanMetricWrapper(
+            sigmoid_focal_crossentropy, name="pixel_loss", alpha=self.alpha, gamma=self.gamma
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}
+
+
 #: Loss classes by the names configs use.
 LOSSES = {
     "dice": DiceLoss,
     "focal": FocalLoss,
+    "focal_sum": SummedFocalLoss,
     "bce_dice": DiceCrossEntropyLoss,
     "ce_dice": DiceCrossEntropyLoss,
 }
 
 
 def get_loss(name, **kwargs):
-    """A new loss selected by name: `"dice"`, `"focal"`, `"bce_dice"` or `"ce_dice"`.
+    """A new loss selected by name: `"dice"`, `"focal"`, `"focal_sum"`, `"bce_dice"` or
+    `"ce_dice"`.
 
     Args:
         name: one of `LOSSES`.

@@ -12,7 +12,8 @@ keeps everything in `config.output.dir`:
 
     config.yaml     the resolved experiment config
     version.json    package, Keras and backend versions
-    model.keras     the model with the best validation loss (written when the run ends)
+    model.keras     the model of the best monitored epoch (or, with `training.final_model:
+                    last`, of the last), written when the run ends
     log.csv         one row per finished epoch
     checkpoint/     the run's checkpoint (`train --resume` continues from it)
     curves.png      the loss curves (written by the command)
@@ -42,8 +43,6 @@ from inside_keras.run_files import (
 )
 
 ARCHITECTURES = ("encoder_decoder", "unet")
-#: The metric early stopping and the best model follow.
-MONITOR = "val_loss"
 
 
 class TrainingDiverged(RuntimeError):
@@ -190,7 +189,8 @@ def precision_optimizer(optimizer, precision):
 
 def compile_model(model, training_config, num_classes):
     """Adam with the configured learning rate (loss-scaled for `mixed_float16`), the
-    configured loss, Dice metrics."""
+    configured loss, the Dice metrics and, for a loss summed over pixels, its mean per
+    pixel (`pixel_loss`); compiled with the configured `jit_compile`."""
     from inside_keras.evaluation.keras_metrics import dice_metrics
     from inside_keras.losses import get_loss
 
@@ -199,10 +199,12 @@ def compile_model(model, training_config, num_classes):
     except ValueError as error:
         raise InputError(str(error), "training.loss") from None
     optimizer = keras.optimizers.Adam(training_config.learning_rate)
+    per_pixel = [loss.pixel_metric()] if hasattr(loss, "pixel_metric") else []
     model.compile(
         optimizer=precision_optimizer(optimizer, training_config.precision),
         loss=loss,
-        metrics=dice_metrics(num_classes),
+        metrics=[*dice_metrics(num_classes), *per_pixel],
+        jit_compile=training_config.jit_compile,
     )
     return model
 
@@ -245,9 +247,10 @@ def make_batches(config, train_arrays, val_arrays):
 class RunKeeper(keras.callbacks.Callback):
     """Early stopping, a stop on a non-finite loss and the per-epoch checkpoint.
 
-    Keeps the run's `TrainingState` (Keras's `EarlyStopping` rule: an epoch improves
-    when `value < best - min_delta`; training stops once `patience` epochs in a row
-    did not) and writes it with the model after every epoch whose loss stayed finite.
+    Keeps the run's `TrainingState` (Keras's `EarlyStopping` rule on
+    `training.monitor`: an epoch improves when `value < best - min_delta`; training
+    stops once `patience` epochs in a row did not) and writes it with the model after
+    every epoch whose loss stayed finite.
 
     Args:
         folder: the checkpoint folder.
@@ -273,9 +276,10 @@ class RunKeeper(keras.callbacks.Callback):
         if self.diverged_at is not None:
             return
         logs = logs or {}
-        if MONITOR not in logs:
-            raise InputError(f"no {MONITOR} in the epoch's logs (is there a val split?)")
-        value = float(logs[MONITOR])
+        monitor = self.training.monitor
+        if monitor not in logs:
+            raise InputError(f"no {monitor} in the epoch's logs (is there a val split?)")
+        value = float(logs[monitor])
         improved = value < self.state.best - self.training.min_delta
         wait = 0 if improved else self.state.wait + 1
         latest = model_file(epoch + 1)
@@ -489,6 +493,7 @@ def train(config, arrays, output, resume=False, verbose=1):
         )
     fit = fit_experiment(config, arrays, checkpoint_dir, log_path=log_path, verbose=verbose)
     if fit.state.finished:
+        kept = fit.state.best_model if config.training.final_model == "best" else fit.state.latest
         with atomic_path(out_dir / MODEL_FILE) as temporary:
-            shutil.copyfile(checkpoint_dir / fit.state.best_model, temporary)
+            shutil.copyfile(checkpoint_dir / kept, temporary)
     return TrainResult(out_dir=out_dir, fit=fit, state=fit.state)

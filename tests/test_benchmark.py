@@ -219,3 +219,23 @@ def test_attention_coverage_script(tmp_path):
     for record in (paper, relative):
         assert 0 < record["mean"] < 1
         assert 0 <= record["share_above_0.5"] <= record["share_above_0.1"] <= 1
+
+
+def test_compile_suite_compares_eager_and_compiled_steps(tmp_path):
+    from inside_keras.benchmark.settings import compile_settings
+
+    settings = compile_settings(quick=True)
+    assert settings.compare_compile and len(settings.workloads) == 1
+    records = run_backend(settings, log=lambda message: None)
+    (record,) = records
+    assert record["kind"] == "compile" and record["backend"] == keras.backend.backend()
+    assert record["eager_step_ms"] > 0 and record["compiled_step_ms"] > 0
+    assert record["compiled_vs_eager"] > 0 and record["compile_s"] >= 0
+    assert record["compiled_first_step_s"] >= record["compile_s"]
+    write_json(tmp_path / "compile.json", machine_info(), records)
+    assert "| inside bottleneck |" in format_table(records)
+    gpu = compile_settings(gpu=True)
+    assert [(w.architecture, w.input_shape, w.batch_size) for w in gpu.workloads] == [
+        ("encoder_decoder", (200, 200, 3), 32),
+        ("unet", (128, 128, 1), 16),
+    ]

@@ -111,6 +111,18 @@ def test_dotted_names_reach_layer_options_and_placement_levels():
         ("data.generate.dataset=mnist", r"data.generate.dataset: got 'mnist'; allowed: clevr"),
         ("data.generate.spacing=0", r"data.generate.spacing: must be a positive finite"),
         ("data.generate.val_fraction=0.9", r"val_fraction \+ test_fraction must be below 1"),
+        ("training.monitor=val_dice", r"training.monitor: got 'val_dice'; allowed: val_loss, val_"),
+        (
+            "training.monitor=val_pixel_loss",
+            r"needs a loss that reports its mean per pixel \(focal_sum",
+        ),
+        ("training.final_model=first", r"training.final_model: got 'first'; allowed: best, last"),
+        ("training.jit_compile=always", r"training.jit_compile: got 'always'; allowed: auto, true"),
+        ("training.jit_compile=1", r"training.jit_compile: expected bool \| str, got 1"),
+        (
+            "data.generate.split=sorted",
+            r"data.generate.split: got 'sorted'; allowed: shuffled, by_",
+        ),
     ],
 )
 def test_values_out_of_range(override, pattern):

@@ -26,10 +26,12 @@ def test_evaluate_prints_dice_and_writes_csv(finished_run, tmp_path, capsys):
     assert main([*args, "--csv", str(csv_path)]) == 0
     printed = capsys.readouterr().out
     assert "test: 8 samples, mean per-image Dice" in printed
-    dice = float(printed.split("Dice")[1].split()[0])
+    dice = float(printed.split("Dice")[1].split()[0].rstrip(","))
+    soft = float(printed.split("soft Dice (the authors')")[1].split()[0])
     rows = csv_path.read_text().strip().splitlines()
-    assert rows[0] == "name,dice" and len(rows) == 9
+    assert rows[0] == "name,dice,dice_soft" and len(rows) == 9
     assert abs(np.mean([float(r.split(",")[1]) for r in rows[1:]]) - dice) < 1e-4
+    assert abs(np.mean([float(r.split(",")[2]) for r in rows[1:]]) - soft) < 1e-4
 
 
 def _three_class_data(path):

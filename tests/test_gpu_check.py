@@ -71,4 +71,42 @@ def test_summary_of_a_partly_finished_check(tmp_path):
     table = (out / "gpu_check.md").read_text()
     assert "| 2-D encoder_decoder 200x200x3 b32 | mixed_bfloat16 | inside |" in table
     assert "| 900 |" in table and "jax: stopped at the time limit" in table
-    assert "not finished" in table and "| inside |  | 37 |  | 0.0123 |" in table
+    assert "not finished" in table and "| inside |  |  | 37 |  | 0.0123 |" in table
+
+
+def test_summary_of_a_finished_check_with_both_dice_and_the_compile_comparison(tmp_path):
+    out = tmp_path / "out"
+    _step(out, "reproduce", "ok", 250)
+    compiled = {
+        "kind": "compile",
+        "backend": "torch",
+        "architecture": "unet",
+        "spatial_dims": 2,
+        "conditioning": "inside",
+        "placement": "bottleneck",
+        "eager_step_ms": 67.0,
+        "compiled_step_ms": 20.1,
+        "compiled_vs_eager": 0.3,
+        "compile_s": 41.5,
+        "input_shape": [128, 128, 1],
+        "batch_size": 16,
+    }
+    _write(out / "compile-torch.json", {"machine": {}, "results": [compiled]})
+    work = tmp_path / "work"
+    _write(out / "reproduce_dir.txt", str(work))
+    row = {"dice": 0.5, "dice_std": 0.1, "dice_soft": 0.4, "dice_soft_std": 0.05}
+    results = {"methods": {"inside": {**row, "epochs": 100, "train_seconds": 200.0}}}
+    _write(work / "reproduce" / "results.json", results)
+    _write(work / "reproduce" / "results.md", "| inside |\n")
+    done = subprocess.run(
+        [sys.executable, str(SUMMARY), str(out)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "gpu_check.json").read_text())
+    assert summary["reproduce"]["methods"]["inside"]["dice_soft"] == 0.4
+    table = (out / "gpu_check.md").read_text()
+    assert "| inside | 0.500 ± 0.100 | 0.400 ± 0.050 | 100 | 200 |  |" in table
+    assert (
+        "| torch | 2-D unet 128x128x1 b16 | inside bottleneck | 67.0 | 20.1 | 0.30 | 41.5 |"
+        in table
+    )

@@ -93,7 +93,7 @@ def test_dice_cross_entropy_is_the_sum(rng):
 
 
 def test_get_loss_by_name():
-    assert sorted(LOSSES) == ["bce_dice", "ce_dice", "dice", "focal"]
+    assert sorted(LOSSES) == ["bce_dice", "ce_dice", "dice", "focal", "focal_sum"]
     for name, cls in LOSSES.items():
         loss = get_loss(name)
         assert isinstance(loss, cls) and loss.name == name
@@ -101,7 +101,7 @@ def test_get_loss_by_name():
 
 
 def test_unknown_loss_lists_names():
-    with pytest.raises(ValueError, match="'tversky'.*dice, focal, bce_dice, ce_dice"):
+    with pytest.raises(ValueError, match="'tversky'.*dice, focal, focal_sum, bce_dice, ce_dice"):
         get_loss("tversky")
 
 
@@ -117,3 +117,70 @@ def test_serialisation_round_trip(rng, name):
     assert type(restored) is type(loss) and restored.get_config() == loss.get_config()
     y_true, y_pred = _binary(rng)
     assert _value(restored, y_true, y_pred) == pytest.approx(_value(loss, y_true, y_pred))
+
+
+def _tfa_sigmoid_focal_sum(y_true, y_pred, alpha=0.25, gamma=2.0):
+    """TF-Addons 0.6's `sigmoid_focal_crossentropy` (from_logits False) on TF 2.0's
+    `K.binary_crossentropy`, in NumPy, summed over every axis (in float64): the value
+    whose gradient the authors' GradientTape loop takes. Element-wise in float32, as
+    TensorFlow ran it: at a saturated prediction `1 - clip(p)` is float32's 1.19e-7."""
+    y_true, y_pred = np.float32(y_true), np.float32(y_pred)
+    eps = np.float32(1e-7)
+    output = np.clip(y_pred, eps, 1 - eps)
+    ce = -(y_true * np.log(output + eps) + (1 - y_true) * np.log(1 - output + eps))
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    alpha_factor = y_true * alpha + (1 - y_true) * (1 - alpha)
+    modulating_factor = (1 - p_t) ** gamma
+    return np.sum(np.float64(alpha_factor * modulating_factor * ce))
+
+
+def _full_spec_loss():
+    from inside_keras.reproduce.spec import built_in_spec, load_reproduction
+
+    return load_reproduction(built_in_spec("clevr-seg", quick=False)).base_config().training.loss
+
+
+@pytest.mark.parametrize("shape", [(4, 7, 6, 1), (2, 3, 4, 5, 1)])
+def test_focal_sum_is_tfa_focal_summed(rng, shape):
+    y_true, y_pred = _binary(rng, shape)
+    y_pred = rng.random(shape).astype("float32")  # the whole of (0, 1), saturated values too
+    y_pred.flat[:3] = [0.0, 1.0, 1e-9]
+    y_true[0] = 0.0  # an empty mask
+    name = _full_spec_loss()
+    assert name == "focal_sum"
+    expected = _tfa_sigmoid_focal_sum(y_true, y_pred)
+    assert _value(get_loss(name), y_true, y_pred) == pytest.approx(expected, rel=1e-5)
+    empty = np.zeros_like(y_true)
+    assert _value(get_loss(name), empty, y_pred) == pytest.approx(
+        _tfa_sigmoid_focal_sum(empty, y_pred), rel=1e-5
+    )
+
+
+def test_focal_sum_weights_foreground_by_alpha():
+    ones, half = np.ones((1, 2, 2, 1), "float32"), np.full((1, 2, 2, 1), 0.5, "float32")
+    per_pixel = 0.5**2 * -np.log(0.5 + 1e-7)
+    loss = get_loss("focal_sum")
+    assert _value(loss, ones, half) == pytest.approx(4 * 0.25 * per_pixel, rel=1e-6)
+    assert _value(loss, ones * 0, half) == pytest.approx(4 * 0.75 * per_pixel, rel=1e-6)
+
+
+def test_focal_sum_of_classes_sums_channels(rng):
+    labels, probs, one_hot = _multiclass(rng)
+    expected = _tfa_sigmoid_focal_sum(one_hot, probs)
+    assert _value(get_loss("focal_sum"), labels, probs) == pytest.approx(expected, rel=1e-5)
+
+
+def test_focal_sum_pixel_metric_is_the_mean_per_pixel(rng):
+    y_true, y_pred = _binary(rng, (6, 5, 4, 1))
+    metric = get_loss("focal_sum").pixel_metric()
+    metric.update_state(y_true[:4], y_pred[:4])
+    metric.update_state(y_true[4:], y_pred[4:])
+    expected = _tfa_sigmoid_focal_sum(y_true, y_pred) / y_true.size
+    assert metric.name == "pixel_loss"
+    assert float(keras.ops.convert_to_numpy(metric.result())) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_config_knows_which_losses_report_a_pixel_loss():
+    from inside_keras.config import PIXEL_LOSSES
+
+    assert tuple(n for n, c in LOSSES.items() if hasattr(c, "pixel_metric")) == PIXEL_LOSSES

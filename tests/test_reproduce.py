@@ -1,5 +1,6 @@
 """`reproduce` end to end from a spec file, as a user runs it: contract, learning, reuse."""
 
+import dataclasses
 import json
 import subprocess
 
@@ -32,10 +33,10 @@ def tiny_spec(tmp_path, **training):
 
 
 #: Methods of built-in specs beyond the paper's four: their conditioning and its options.
+RELATIVE = {"sigma_relative": True, "sigma_scale": 0.5, "sigma_penalty": 0}
 EXTRA_METHODS = {
-    "clevr_seg_full.yaml": {
-        "inside_relative": ("inside", {"sigma_relative": True, "sigma_scale": 0.5})
-    }
+    "clevr_seg_full.yaml": {"inside_relative": ("inside", RELATIVE)},
+    "clevr_seg_medium.yaml": {"inside_relative": ("inside", RELATIVE)},
 }
 
 
@@ -54,6 +55,37 @@ def test_built_in_specs_differ_only_in_the_conditioning():
             assert (model.conditioning, model.conditioning_options) == (conditioning, options)
 
 
+@pytest.mark.parametrize("name", ["clevr_seg_full.yaml", "clevr_seg_medium.yaml"])
+def test_the_paper_scale_specs_train_as_the_authors_code(name):
+    import keras
+    import numpy as np
+
+    from inside_keras.training import build_model
+
+    spec = load_reproduction(BUILT_IN / name)
+    config = spec.method_config("inside", "out")
+    training = config.training
+    assert (training.loss, training.monitor, training.final_model) == (
+        "focal_sum",
+        "val_pixel_loss",
+        "last",
+    )
+    assert (training.batch_size, training.learning_rate, training.seed) == (32, 1e-3, 42)
+    assert (training.patience, training.min_delta) == (25, 1e-4)
+    assert config.data.generate.split == "by_name" and not config.data.augment
+    # The authors' loop never adds model.losses: the configured INSIDE adds none, where
+    # the layer's default (the penalty the authors' layer declares) adds one.
+    inputs = {"image": np.zeros((2, 16, 16, 3), "float32"), "condition": np.eye(4)[:2]}
+    for method in ("inside", "inside_relative"):
+        model = build_model(spec.method_config(method, "out").model, (16, 16, 3), 4, 1)
+        model(inputs)
+        assert model.losses == [], method
+    default = dataclasses.replace(config.model, conditioning_options={})
+    model = build_model(default, (16, 16, 3), 4, 1)
+    model(inputs)
+    assert len(model.losses) == 1 and float(keras.ops.convert_to_numpy(model.losses[0])) > 0
+
+
 def test_reproduce_writes_the_contract_learns_and_reuses_runs(tmp_path):
     out = tmp_path / "out"
     command = [*CLI, "reproduce", "clevr-seg", "--config", str(tiny_spec(tmp_path))]
@@ -67,8 +99,11 @@ def test_reproduce_writes_the_contract_learns_and_reuses_runs(tmp_path):
     # Only the condition says which quadrant is the target: conditioning must help.
     assert min(dice["film"], dice["guide_me"], dice["inside"]) > dice["baseline"] + 0.1, dice
     assert dice["inside"] > 0.3, dice
+    for row in saved["methods"].values():  # the authors' soft Dice beside ours
+        assert 0.0 < row["dice_soft"] < 1.0 and row["dice_soft_std"] >= 0.0
     table = (out / "results.md").read_text()
     assert all(f"| {name} |" in table for name in METHODS)
+    assert "soft Dice, the authors'" in table
     assert (out / "attention_inside.png").is_file() and (out / "attention_guide_me.png").is_file()
     assert not (out / "attention_film.png").exists()
 

@@ -127,6 +127,50 @@ def test_early_stopping_stops_and_keeps_the_best_model(tmp_path):
     assert (out / "model.keras").read_bytes() == best
 
 
+def test_the_authors_objective_stops_on_the_pixel_loss_and_keeps_the_last_model(tmp_path):
+    # The summed focal loss, early stopping on its mean per pixel, the last epoch's model
+    # kept: patience 1 with a min delta no epoch beats stops after epoch 2.
+    out = tmp_path / "run"
+    config = str(write_config(tmp_path, 10, out))
+    settings = {
+        "training.loss": "focal_sum",
+        "training.monitor": "val_pixel_loss",
+        "training.final_model": "last",
+        "training.patience": 1,
+        "training.min_delta": 10,
+    }
+    command = [*CLI, "train", "--config", config, "--quiet"]
+    for key, value in settings.items():
+        command += ["--set", f"{key}={value}"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "best val_pixel_loss" in run.stdout and "model (last epoch)" in run.stdout
+    with open(out / "log.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 2
+    state = read_state(out / "checkpoint")
+    assert (state.best_epoch, state.best) == (1, pytest.approx(float(rows[0]["val_pixel_loss"])))
+    # the loss is the sum over the 8 validation images' 16 x 16 pixels of the per-pixel mean
+    assert float(rows[0]["val_loss"]) == pytest.approx(
+        float(rows[0]["val_pixel_loss"]) * 8 * 16 * 16, rel=1e-4
+    )
+    assert (out / "model.keras").read_bytes() == (out / "checkpoint" / state.latest).read_bytes()
+    assert state.latest != state.best_model
+
+
+@pytest.mark.parametrize("jit_compile", ["auto", True, False])
+def test_training_jit_compile_reaches_keras(jit_compile):
+    import keras
+
+    from inside_keras.config import TrainingConfig
+    from inside_keras.models import encoder_decoder
+    from inside_keras.training import compile_model
+
+    model = compile_model(encoder_decoder((8, 8, 3), 4), TrainingConfig(jit_compile=jit_compile), 1)
+    backend_default = keras.backend.backend() != "torch"  # Keras's "auto"
+    assert model.jit_compile == (backend_default if jit_compile == "auto" else jit_compile)
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [

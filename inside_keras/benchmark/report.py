@@ -23,6 +23,9 @@ STEP_KEYS = (
 #: Keys of the per-backend input-pipeline record (`kind == "pipeline"`).
 PIPELINE_KEYS = ("backend", "pipeline_batches_per_s", "step_batches_per_s")
 
+#: Numbers of the eager against compiled record (`kind == "compile"`).
+COMPILE_NUMBERS = ("eager_step_ms", "compiled_step_ms", "compiled_vs_eager", "compile_s")
+
 _PACKAGES = ("keras", "jax", "jaxlib", "torch", "tensorflow", "tensorflow-cpu", "numpy")
 
 
@@ -77,9 +80,13 @@ def validate_records(records):
         elif kind == "generate":
             missing = [key for key in ("images_per_s",) if key not in record]
             numbers = ("images_per_s",)
+        elif kind == "compile":
+            missing = [key for key in ("backend", *COMPILE_NUMBERS) if key not in record]
+            numbers = COMPILE_NUMBERS
         else:
             raise ValueError(
-                f"record kind {kind!r} unknown; allowed: 'train_step', 'pipeline', 'generate'"
+                f"record kind {kind!r} unknown; allowed: 'train_step', 'pipeline', 'generate', "
+                "'compile'"
             )
         if missing:
             raise ValueError(f"{kind} record {record!r} lacks {missing}")
@@ -109,13 +116,18 @@ def _number(value, digits):
 
 
 def format_table(records):
-    """Markdown tables: train steps, pipeline and generator throughput."""
+    """Markdown tables: train steps, pipeline, eager against compiled steps and
+    generator throughput."""
     steps = [r for r in records if r.get("kind", "train_step") == "train_step"]
-    lines = [
-        "| backend | network | precision | conditioning | placement | step ms (IQR) "
-        "| images/s | ratio vs none | peak MB | GPU MB | inference img/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = (
+        []
+        if not steps
+        else [
+            "| backend | network | precision | conditioning | placement | step ms (IQR) "
+            "| images/s | ratio vs none | peak MB | GPU MB | inference img/s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+    )
     for r in steps:
         low, high = r.get("step_ms_quartiles", [r["step_ms"], r["step_ms"]])
         images = r.get("images_per_s", r.get("batch_size", 0) * 1000 / r["step_ms"])
@@ -144,6 +156,20 @@ def format_table(records):
                 f"| {_number(r.get('pipeline_batches_per_s_without_flips'), 1)} "
                 f"| {r['step_batches_per_s']:.2f} | {ratio:.1f}× |"
             )
+    compiled = [r for r in records if r.get("kind") == "compile"]
+    if compiled:
+        lines += [
+            "",
+            "| backend | network | conditioning | eager step ms | compiled step ms "
+            "| compiled / eager | compile s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in compiled:
+            lines.append(
+                f"| {r['backend']} | {_network(r)} | {r['conditioning']} {r['placement']} "
+                f"| {r['eager_step_ms']:.1f} | {r['compiled_step_ms']:.1f} "
+                f"| {r['compiled_vs_eager']:.2f} | {r['compile_s']:.1f} |"
+            )
     for r in records:
         if r.get("kind") == "generate":
             lines += [
@@ -151,4 +177,4 @@ def format_table(records):
                 f"generate clevr-seg: {r['images_per_s']:.1f} images/s "
                 f"({r['images']} images of {r['size']}×{r['size']}, one process)",
             ]
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")

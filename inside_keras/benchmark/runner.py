@@ -45,16 +45,24 @@ def run_backend(settings, log=_log_stderr, on_records=None):
     Returns:
         A list of records: per workload and precision, one `train_step` record per
         configuration and one `pipeline` record (the pipeline's batches/s, with both
-        flips and without, next to the unconditioned network's train-step batches/s).
+        flips and without, next to the unconditioned network's train-step batches/s);
+        with `settings.compare_compile`, one `compile` record per workload instead.
     """
     import keras
 
     from inside_keras.benchmark.throughput import pipeline_batches_per_s
-    from inside_keras.benchmark.train_steps import measure_workload
+    from inside_keras.benchmark.train_steps import measure_compile, measure_workload
     from inside_keras.data.batching import batch_threads
 
     backend = keras.backend.backend()
     records, pipelines = [], {}
+    if settings.compare_compile:
+        for workload in settings.workloads:
+            log(f"[{backend}] {workload.label()}: eager against compiled")
+            records.append(measure_compile(workload, settings, backend, log))
+            if on_records is not None:
+                on_records(records)
+        return records
     for workload in settings.workloads:
         for precision in settings.precisions:
             log(f"[{backend}] {workload.label()}, {precision}")
@@ -167,7 +175,8 @@ def run_in_subprocesses(backends, settings, jobs=1):
 
 
 def run_benchmarks(settings, backends, jobs=1, log=_log_stderr):
-    """Every backend in its own subprocess, then the generator; `(machine, records)`.
+    """Every backend in its own subprocess, then (but for the compile comparison) the
+    generator; `(machine, records)`.
 
     Args:
         settings: `settings.BenchSettings`.
@@ -180,15 +189,18 @@ def run_benchmarks(settings, backends, jobs=1, log=_log_stderr):
     machine = machine_info()
     start = time.perf_counter()
     records, stopped = run_in_subprocesses(backends, settings, jobs)
-    log("generate clevr-seg")
-    records.append(
-        {
-            "kind": "generate",
-            "images_per_s": generate_images_per_s(settings.generate_images, settings.generate_size),
-            "images": settings.generate_images,
-            "size": settings.generate_size,
-        }
-    )
+    if not settings.compare_compile:
+        log("generate clevr-seg")
+        records.append(
+            {
+                "kind": "generate",
+                "images_per_s": generate_images_per_s(
+                    settings.generate_images, settings.generate_size
+                ),
+                "images": settings.generate_images,
+                "size": settings.generate_size,
+            }
+        )
     machine["load_average_end"] = machine_info().get("load_average")
     machine["backend_jobs"] = jobs
     machine["stopped_at_time_limit"] = stopped

@@ -95,8 +95,17 @@ GPU_QUICK_WORKLOADS = (
     Workload((4, 16, 16, 1), batch_size=1, depth=2, base_filters=4),
 )
 
-#: Suites `inside-keras bench --suite` runs.
-SUITES = ("cpu", "gpu")
+#: Networks whose eager and compiled train steps the `compile` suite compares on a CPU:
+#: the paper's encoder-decoder and the U-Net at sizes a CPU steps in about a second.
+COMPILE_WORKLOADS = (
+    Workload((128, 128, 3), batch_size=8, architecture="encoder_decoder"),
+    Workload((128, 128, 1), batch_size=8, depth=4, base_filters=16),
+)
+
+#: Suites `inside-keras bench --suite` runs: the CPU and GPU step suites, and the eager
+#: against compiled comparison at CPU sizes (`compile`) and at the GPU suite's 2-D
+#: sizes (`gpu-compile`).
+SUITES = ("cpu", "gpu", "compile", "gpu-compile")
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,8 @@ class BenchSettings:
             (fewer samples for large workloads, at least two batches).
         time_limit: seconds a backend's process may run; it is stopped after that and
             the workloads it finished are kept (None: no limit).
+        compare_compile: instead of the configurations and the pipeline, compare each
+            workload's eager and compiled train steps (`train_steps.measure_compile`).
     """
 
     workloads: tuple = FULL_WORKLOADS
@@ -136,6 +147,7 @@ class BenchSettings:
     precisions: tuple = ("float32",)
     pipeline_megabytes: int = 512
     time_limit: float | None = None
+    compare_compile: bool = False
 
     def __post_init__(self):
         for name in ("warmup", "inference_steps"):
@@ -211,10 +223,24 @@ def gpu_settings(quick=False):
     return settings
 
 
+def compile_settings(gpu=False, quick=False):
+    """The eager against compiled comparison: `COMPILE_WORKLOADS`, or with `gpu` the GPU
+    suite's 2-D networks (encoder-decoder 200x200x3 b32, U-Net 128x128x1 b16); `quick`:
+    the tiny encoder-decoder of the GPU suite's smoke run, few steps (a CPU smoke run:
+    compiling takes seconds to a minute per network here)."""
+    workloads = tuple(w for w in GPU_WORKLOADS if w.spatial_dims == 2) if gpu else COMPILE_WORKLOADS
+    settings = BenchSettings(workloads=workloads, warmup=2, steps=10, compare_compile=True)
+    if quick:
+        settings = replace(settings, workloads=GPU_QUICK_WORKLOADS[:1], warmup=1, steps=3)
+    return settings
+
+
 def suite_settings(suite, quick=False):
     """`BenchSettings` of a suite in `SUITES` (`quick`: a smoke run of it)."""
     if suite == "gpu":
         return gpu_settings(quick)
+    if suite in ("compile", "gpu-compile"):
+        return compile_settings(gpu=suite == "gpu-compile", quick=quick)
     return quick_settings() if quick else BenchSettings()
 
 

@@ -7,6 +7,8 @@ the model's `jit_compile`). Each step is synchronised by converting its loss to 
 Python float.
 """
 
+import time
+
 import keras
 import numpy as np
 
@@ -142,6 +144,74 @@ def measure_workload(workload, settings, backend, precision="float32", log=print
             )
         records.append(record)
     return records
+
+
+#: The configuration whose eager and compiled train steps `measure_compile` compares.
+COMPILED_CONFIGURATION = ("inside", "bottleneck")
+
+
+def measure_compile(workload, settings, backend, log=print):
+    """Eager against compiled train steps of one network, INSIDE at its bottleneck.
+
+    The same network is built twice (same seed), compiled with `jit_compile=False` and
+    `jit_compile=True` (XLA on JAX and TensorFlow, `torch.compile` on PyTorch); each
+    model's first train step is timed on its own (tracing and compiling happen there),
+    then both are warmed up and timed round-robin.
+
+    Args:
+        workload: a `settings.Workload`.
+        settings: `settings.BenchSettings` (warm-up steps, timed rounds).
+        backend: the Keras backend in use (recorded).
+        log: callable for progress lines.
+
+    Returns:
+        One `compile` record: `eager_step_ms` and `compiled_step_ms` (medians),
+        `compiled_vs_eager` (the median ratio over rounds), each model's first step in
+        seconds, and `compile_s`: the compiled model's first step less one of its timed
+        steps (the time tracing and compiling took).
+    """
+    inputs, mask = synthetic_batch(workload, settings.condition_dim)
+    conditioning, placement = COMPILED_CONFIGURATION
+    label = f"[{backend}] {workload.label()}"
+    models, first_steps = [], []
+    for jit in (False, True):
+        log(f"  {label}: {'compiling' if jit else 'eager'}, first step")
+        keras.utils.set_random_seed(0)
+        model = build_model(
+            workload, conditioning, placement, settings.condition_dim, jit, "float32"
+        )
+        start = time.perf_counter()
+        float(model.train_on_batch(inputs, mask))
+        first_steps.append(time.perf_counter() - start)
+        models.append(model)
+    for _ in range(settings.warmup):
+        for model in models:
+            float(model.train_on_batch(inputs, mask))
+    with progress(f"{label} eager and compiled, timing rounds") as update:
+        times = interleaved_times(
+            [_train_task(model, inputs, mask) for model in models], settings.steps, update
+        )
+    eager, compiled = np.median(times, axis=0)
+    return {
+        "kind": "compile",
+        "backend": backend,
+        "device": gpu_name(backend) or "cpu",
+        "architecture": workload.architecture,
+        "spatial_dims": workload.spatial_dims,
+        "input_shape": list(workload.input_shape),
+        "batch_size": workload.batch_size,
+        "depth": workload.depth,
+        "base_filters": workload.base_filters,
+        "conditioning": conditioning,
+        "placement": placement,
+        "eager_step_ms": 1000 * float(eager),
+        "compiled_step_ms": 1000 * float(compiled),
+        "compiled_vs_eager": float(paired_ratios(times)[1]),
+        "eager_first_step_s": first_steps[0],
+        "compiled_first_step_s": first_steps[1],
+        "compile_s": max(first_steps[1] - float(compiled), 0.0),
+        "steps": settings.steps,
+    }
 
 
 def _train_task(model, inputs, mask):

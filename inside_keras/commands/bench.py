@@ -1,5 +1,5 @@
-"""`inside-keras bench [--suite cpu|gpu] [--backend jax|torch|tensorflow|all] [--json FILE]
-[--quick] [--time-limit SECONDS]`.
+"""`inside-keras bench [--suite cpu|gpu|compile|gpu-compile]
+[--backend jax|torch|tensorflow|all] [--json FILE] [--quick] [--time-limit SECONDS]`.
 
 Cheap to import: the benchmark modules are imported when the command runs.
 """
@@ -20,7 +20,10 @@ def register(subparsers):
         "pipeline and the synthetic data generator. One subprocess per backend. "
         "--suite gpu: the paper's sizes (encoder-decoder 200x200x3 batch 32, U-Net "
         "128x128x1 depth 4 / 32 filters batch 16, 3-D U-Net 64x128x128x1 batch 2) in "
-        "float32 and mixed bfloat16, with peak GPU memory."
+        "float32 and mixed bfloat16, with peak GPU memory. --suite compile | gpu-compile: "
+        "eager against compiled (jit_compile=True: XLA, torch.compile on PyTorch) train "
+        "steps of the encoder-decoder and the U-Net with INSIDE, and the compile time, at "
+        "CPU sizes or at the GPU suite's."
     )
     parser = subparsers.add_parser(
         "bench", help="Measure speed and memory.", description=description
@@ -34,7 +37,8 @@ def register(subparsers):
         "--suite",
         default="cpu",
         help="cpu: small U-Nets sized for a CPU (default); gpu: the paper's sizes, float32 "
-        "and mixed bfloat16 (with --quick: the same networks at tiny sizes)",
+        "and mixed bfloat16 (with --quick: the same networks at tiny sizes); compile, "
+        "gpu-compile: eager against compiled train steps at CPU or GPU sizes",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
     parser.add_argument(

@@ -70,7 +70,8 @@ def run(args):
     plot_training_curves(result.out_dir / LOG_FILE, result.out_dir / CURVES_FILE)
     print(
         f"trained {result.fit.epochs_run} epoch(s) (after {result.fit.initial_epoch} resumed); "
-        f"best val_loss {state.best:.4f} at epoch {state.best_epoch}; model: {model}"
+        f"best {config.training.monitor} {state.best:.4f} at epoch {state.best_epoch}; "
+        f"model ({config.training.final_model} epoch): {model}"
         + (f"; data parallel over {result.fit.devices} devices" if result.fit.devices > 1 else "")
     )
     return 0

@@ -56,7 +56,8 @@ def ensure_clevr_seg(data_dir, generate, workers=None, verbose=True):
     workers = workers or default_workers()
     data_dir = Path(data_dir)
     name = f"{generate.size}px_{generate.images}_seed{generate.seed}"
-    prepared = data_dir / f"prepared_coordinates_{name}.npz"
+    split = "" if generate.split == "shuffled" else f"_{generate.split}"
+    prepared = data_dir / f"prepared_coordinates_{name}{split}.npz"
     if prepared.is_file():
         return prepared
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,11 @@ def ensure_clevr_seg(data_dir, generate, workers=None, verbose=True):
     if verbose:
         print(f"preparing {prepared} (condition: coordinates)", flush=True)
     prepare_options = clevr_prepare.PrepareOptions(
-        "coordinates", size=generate.size, seed=generate.seed, workers=workers
+        "coordinates",
+        size=generate.size,
+        seed=generate.seed,
+        workers=workers,
+        split=generate.split,
     )
     result = clevr_prepare.prepare(clevr_seg.find_root(source), prepare_options)
     save_prepared(prepared, **result.arrays)

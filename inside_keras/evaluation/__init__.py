@@ -3,12 +3,15 @@
 - `masks`: Dice, Hausdorff, HD95 and ASSD of binary NumPy masks at their spacing
   (`surface_metrics`: the three distances at once);
   per-image Dice of label maps (`dice_scores`).
-- `soft_dice`: the Dice formula on tensors, shared by the Dice loss
-  (`inside_keras.losses`) and the Keras metric.
-- `keras_metrics`: `DiceScore`, the Dice metric for `compile`, and `dice_metrics`.
+- `soft_dice`: the Dice formulas on tensors: `soft_dice`, shared by the Dice loss
+  (`inside_keras.losses`) and the Keras metric; `epsilon_dice`, the authors' soft
+  Dice of probabilities (an empty-empty image scores 0), also on NumPy arrays.
+- `keras_metrics`: `DiceScore` and `SoftDiceScore` (`dice`, `dice_soft`), the Dice
+  metrics for `compile`, and `dice_metrics`.
 - `predict`: a model's task from its output shape (`task_of`), predictions, labels,
   attention maps.
-- `clevr_seg`: the CLEVR-Seg score (per-image Dice, mean ± std).
+- `clevr_seg`: the CLEVR-Seg scores (per-image Dice and the authors' soft Dice,
+  mean ± std).
 - `acdc_scores`: the one ACDC scorer: Dice, HD, HD95, ASSD (mm) and volumes of a
   predicted label volume against its reference, per structure.
 - `acdc_clinical`: ACDC's clinical indices (EDV, ESV, EF, myocardial mass) per patient.

@@ -1,9 +1,10 @@
-"""A Keras Dice metric for segmentation, per class and averaged over classes."""
+"""Keras Dice metrics for segmentation, per class and averaged over classes: `DiceScore`
+(hard predictions) and `SoftDiceScore` (the authors' soft Dice of probabilities)."""
 
 import keras
 from keras import ops
 
-from inside_keras.evaluation.soft_dice import soft_dice
+from inside_keras.evaluation.soft_dice import epsilon_dice, soft_dice
 from inside_keras.targets import one_hot_targets, spatial_axes
 
 
@@ -88,17 +89,21 @@ class DiceScore(keras.metrics.Metric):
                 f"got shape {tuple(y_pred.shape)}."
             )
         y_true = one_hot_targets(ops.convert_to_tensor(y_true), y_pred)
-        if self.num_classes == 1:
-            hard = ops.cast(y_pred >= self.threshold, self.dtype)
-        else:
-            hard = ops.one_hot(ops.argmax(y_pred, axis=-1), self.num_classes, dtype=self.dtype)
-        dice = soft_dice(y_true, hard, spatial_axes(y_pred))
+        dice = self.image_dice(y_true, y_pred)
         if sample_weight is None:
             weights = ops.ones_like(dice[:, :1])
         else:
             weights = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
         self.dice_sum.assign_add(ops.sum(dice * weights, axis=0))
         self.count.assign_add(ops.sum(weights))
+
+    def image_dice(self, y_true, y_pred):
+        """`(batch, num_classes)` Dice of each image and class, of the binarised `y_pred`."""
+        if self.num_classes == 1:
+            hard = ops.cast(y_pred >= self.threshold, self.dtype)
+        else:
+            hard = ops.one_hot(ops.argmax(y_pred, axis=-1), self.num_classes, dtype=self.dtype)
+        return soft_dice(y_true, hard, spatial_axes(y_pred))
 
     def result(self):
         per_class = self.dice_sum / ops.maximum(self.count, keras.config.epsilon())
@@ -118,12 +123,50 @@ class DiceScore(keras.metrics.Metric):
         }
 
 
+@keras.saving.register_keras_serializable(package="inside_keras")
+class SoftDiceScore(DiceScore):
+    """The authors' reported Dice: soft Dice of the probabilities, per image, averaged.
+
+    For each image and class, `2 sum(t p) / (sum(t + p) + 1e-7)` of the target `t` and
+    the probability `p`, unthresholded (`inside_keras.evaluation.soft_dice.epsilon_dice`,
+    the formula of `inside/metrics.py` in jacenkow/inside): an image whose target is
+    empty scores at most 0 however close to 0 its probabilities are, and a model that
+    gives 0.25 to every object pixel and 0 elsewhere scores 0.4 where `DiceScore`
+    gives 0. Accumulated and averaged like `DiceScore` (mean over images, then over
+    the reported classes).
+
+    Args:
+        num_classes: number of output channels (1 for sigmoid outputs).
+        class_id: None for the mean over classes, or a class index for that class alone.
+        include_background: whether the mean includes class 0 of a multi-class output.
+        name: metric name; default `"dice_soft"`, or `"dice_soft_<class_id>"`.
+        dtype: dtype of the state and result.
+    """
+
+    def __init__(
+        self, num_classes=1, class_id=None, include_background=False, name=None, dtype=None
+    ):
+        if name is None:
+            name = "dice_soft" if class_id is None else f"dice_soft_{class_id}"
+        super().__init__(num_classes, class_id, include_background, name=name, dtype=dtype)
+
+    def image_dice(self, y_true, y_pred):
+        """`(batch, num_classes)` soft Dice of each image and class."""
+        return epsilon_dice(y_true, y_pred, spatial_axes(y_pred))
+
+    def get_config(self):
+        config = super().get_config()
+        del config["threshold"]
+        return config
+
+
 def dice_metrics(num_classes=1, include_background=False):
     """Metrics for `compile`: the mean Dice (`"dice"`) and, for several classes,
-    one per reported class (`"dice_1"`, ...; `"dice_0"` too with background).
+    one per reported class (`"dice_1"`, ...; `"dice_0"` too with background); then the
+    authors' soft Dice of the probabilities (`"dice_soft"`, its mean over classes).
     """
     metrics = [DiceScore(num_classes, include_background=include_background)]
     if num_classes > 1:
         first = 0 if include_background else 1
         metrics += [DiceScore(num_classes, class_id=c) for c in range(first, num_classes)]
-    return metrics
+    return [*metrics, SoftDiceScore(num_classes, include_background=include_background)]

@@ -2,7 +2,9 @@
 
 `evaluation_of(name)` returns the `Evaluation` a reproduction spec names:
 
-- `clevr-seg`: the mean ± std per-image test Dice; figures show the first test
+- `clevr-seg`: the mean ± std per-image test Dice of the masks thresholded at 0.5
+  (`dice`, `dice_std`) and the authors' soft Dice of the probabilities (`dice_soft`,
+  `dice_soft_std`; `inside_keras.evaluation.clevr_seg`); figures show the first test
   images with their quadrant.
 - `acdc`: the challenge's way (`inside_keras.evaluation.acdc`): predicted class
   probabilities go back into volumes at the source spacing before the argmax; Dice
@@ -69,9 +71,16 @@ class ClevrSegEvaluation(Evaluation):
 
     def score(self, probabilities, test, data):
         from inside_keras.evaluation.clevr_seg import scores
-        from inside_keras.evaluation.predict import to_labels
 
-        return scores(to_labels(probabilities), test)
+        return scores(probabilities, test)
+
+    def table_columns(self):
+        return [
+            (
+                "soft Dice, the authors' (mean ± std)",
+                lambda row: f"{row['dice_soft']:.3f} ± {row['dice_soft_std']:.3f}",
+            )
+        ]
 
     def figure_samples(self, test):
         from inside_keras.data.clevr_seg.reader import CONDITIONS

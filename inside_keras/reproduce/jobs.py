@@ -80,7 +80,8 @@ class _Jobs:
 
 
 class _MethodProgress:
-    """Per-method bars (epoch x/y, best val_loss) on a terminal; start/end lines elsewhere."""
+    """Per-method bars (epoch x/y, best monitored value) on a terminal; start/end lines
+    elsewhere."""
 
     def __init__(self, configs, verbose):
         from rich.console import Console
@@ -100,7 +101,7 @@ class _MethodProgress:
             TextColumn("{task.description:<16}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("epochs  best val_loss {task.fields[best]}"),
+            TextColumn("epochs  best {task.fields[monitor]} {task.fields[best]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
@@ -108,7 +109,11 @@ class _MethodProgress:
         )
         self.tasks = {
             method: self.progress.add_task(
-                method, total=config.training.epochs, best="-", start=False
+                method,
+                total=config.training.epochs,
+                best="-",
+                monitor=config.training.monitor,
+                start=False,
             )
             for method, config in configs.items()
         }

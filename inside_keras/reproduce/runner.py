@@ -275,6 +275,7 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
             over_folds = ""
             if folds:
                 over_folds = f" (over folds {_mean_std_cell(row['fold_mean']['dice'], 3)})"
-            print(f"{method}: {what} {row['dice']:.3f}{over_folds}", flush=True)
+            soft = f", soft Dice {row['dice_soft']:.3f}" if "dice_soft" in row else ""
+            print(f"{method}: {what} {row['dice']:.3f}{soft}{over_folds}", flush=True)
     write_results(out_dir, results, evaluation, base)
     return results

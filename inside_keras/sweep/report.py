@@ -19,7 +19,7 @@ from inside_keras.config import save_config
 from inside_keras.plots import save_figure
 
 #: Metrics copied from each trial's last report, when reported.
-FINAL_METRICS = ("loss", "val_loss", "dice", "val_dice")
+FINAL_METRICS = ("loss", "val_loss", "dice", "val_dice", "dice_soft", "val_dice_soft")
 TRIALS_FILE, BEST_CONFIG_FILE, FIGURE_FILE = "trials.csv", "best_config.yaml", "sweep.png"
 
 

@@ -346,7 +346,8 @@ def check_spec(spec):
         ("dice_", "val_dice_")
     ):
         raise InputError(
-            f"got {spec.metric!r}; allowed: val_dice, val_loss, dice, loss, val_dice_<class>",
+            f"got {spec.metric!r}; allowed: val_dice, val_loss, dice, loss, val_dice_soft, "
+            "val_dice_<class>",
             f"{where}: metric",
         )
     names = [p.name for p in spec.space]

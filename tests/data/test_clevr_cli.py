@@ -222,6 +222,12 @@ def test_generate_then_prepare(tmp_path, capsys):
         == 0
     )
     assert load_prepared(npz)["x"].shape == (5, 64, 64, 3)
+    by_name = tmp_path / "by_name.npz"
+    command = ["prepare", "clevr-seg", "--source", str(out), "--condition", "coordinates"]
+    assert main([*command, "--split", "by-name", "--out", str(by_name), "--workers", "1"]) == 0
+    arrays = load_prepared(by_name)
+    assert arrays["name"].tolist() == sorted(arrays["name"].tolist())
+    assert arrays["split"].tolist() == ["train"] * 3 + ["test"] * 2  # int(3.6), int(0.4)
     assert main(["generate", "clevr-seg", "--out", str(tmp_path / "g2"), "--n", "0"]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("--n: must be at least 1, got 0")

@@ -111,6 +111,15 @@ def test_splits_follow_the_paper_and_the_seed():
     assert (labels != clevr_prepare.split_labels(4000, seed=1)).any()
 
 
+@pytest.mark.parametrize("n", [4000, 1000, 37])
+def test_split_by_name_is_the_authors_blocks(n):
+    labels = clevr_prepare.split_labels(n, seed=5, split="by_name")
+    # inside/loaders/clevr.py: int(n * 0.72) train, then int(n * 0.08) val, then test
+    train, val = int(n * 0.72), int(n * 0.08)
+    expected = ["train"] * train + ["val"] * val + ["test"] * (n - train - val)
+    assert labels.tolist() == expected
+
+
 def test_limit_and_bad_options(folder):
     arrays = prepared(folder, "size", limit=2)
     assert list(arrays["name"]) == ["scene_a", "scene_b"]
@@ -118,6 +127,8 @@ def test_limit_and_bad_options(folder):
         clevr_prepare.PrepareOptions("hue")
     with pytest.raises(InputError, match="positive"):
         clevr_prepare.PrepareOptions("size", size=0)
+    with pytest.raises(InputError, match="got 'sorted'; allowed: shuffled, by_name"):
+        clevr_prepare.PrepareOptions("size", split="sorted")
 
 
 def test_find_root_accepts_one_nested_folder(tmp_path):

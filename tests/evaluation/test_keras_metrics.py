@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from inside_keras.evaluation.keras_metrics import DiceScore, dice_metrics
+from inside_keras.evaluation.keras_metrics import DiceScore, SoftDiceScore, dice_metrics
 
 
 def _numpy_dice(truth, pred):
@@ -76,16 +76,23 @@ def test_sample_weight_and_reset(rng):
 
 
 def test_names_config_and_errors():
-    assert [m.name for m in dice_metrics(4)] == ["dice", "dice_1", "dice_2", "dice_3"]
+    assert [m.name for m in dice_metrics(4)] == [
+        "dice",
+        "dice_1",
+        "dice_2",
+        "dice_3",
+        "dice_soft",
+    ]
     assert [m.name for m in dice_metrics(2, include_background=True)] == [
         "dice",
         "dice_0",
         "dice_1",
+        "dice_soft",
     ]
-    assert [m.name for m in dice_metrics(1)] == ["dice"]
-    metric = DiceScore(3, class_id=2, threshold=0.3)
-    restored = DiceScore.from_config(metric.get_config())
-    assert restored.get_config() == metric.get_config()
+    assert [m.name for m in dice_metrics(1)] == ["dice", "dice_soft"]
+    for metric in (DiceScore(3, class_id=2, threshold=0.3), SoftDiceScore(3, class_id=1)):
+        restored = type(metric).from_config(metric.get_config())
+        assert restored.get_config() == metric.get_config()
     with pytest.raises(ValueError, match="`class_id` must be None or an int in \\[0, 2\\]"):
         DiceScore(3, class_id=3)
     with pytest.raises(ValueError, match="num_classes = 2 channels"):

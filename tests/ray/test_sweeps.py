@@ -56,6 +56,7 @@ def test_local_sweep_outputs_and_best_config_trains(tmp_path, data, capsys):
         assert 1 <= int(row["epochs"]) <= 3
         assert (row["stopped_early"] == "True") == (int(row["epochs"]) < 3)
         assert 0.0 <= float(row["best_val_dice"]) <= 1.0
+        assert 0.0 < float(row["val_dice_soft"]) < 1.0  # the authors' soft Dice, reported too
         assert row["node_ids"]  # each trial reported its Ray node id
     best = max(rows, key=lambda row: float(row["best_val_dice"]))
     assert float(rows[0]["best_val_dice"]) == float(best["best_val_dice"])  # best first

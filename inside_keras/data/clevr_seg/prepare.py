@@ -4,10 +4,14 @@ One sample per image: the RGB image in [0, 1], the union mask of the objects mat
 value of the chosen condition (drawn among the values present, by a generator seeded
 with `(seed, position of the image in the listing)`, so skipping one image changes no other)
 and that value's one-hot vector; resized on request (images bilinear, masks nearest);
-split into test 20 %, train 72 % and validation 8 % as in the paper, with a seeded
-permutation. Besides `x`, `y`, `z`, `split` and `name`, the arrays hold `condition`
-(the condition type of each sample, which flip augmentation reads) and
-`condition_value` (the index of the value in `CONDITIONS[condition]`).
+split into train 72 %, validation 8 % and test 20 % as in the paper: by a seeded
+permutation (`split="shuffled"`, the default), or as the authors' loader does
+(`split="by_name"`: `inside/loaders/clevr.py` of jacenkow/inside takes the names in
+sorted order, the first 72 % for training, the next 8 % for validation, the rest for
+testing, so the published set's test images are theirs). Besides `x`, `y`, `z`,
+`split` and `name`, the arrays hold `condition` (the condition type of each sample,
+which flip augmentation reads) and `condition_value` (the index of the value in
+`CONDITIONS[condition]`).
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +27,9 @@ from inside_keras.limits import check_image_size
 
 #: Fractions of the paper's split, in the order samples are assigned.
 SPLIT_FRACTIONS = (("test", 0.2), ("train", 0.72), ("val", 0.08))
+#: How samples are assigned to the splits: a seeded permutation, or the authors' blocks
+#: of the names in order (train, val, test).
+SPLITS = ("shuffled", "by_name")
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,8 @@ class PrepareOptions:
     Args:
         condition: a key of `reader.CONDITIONS`.
         size: side of the square output in pixels; None keeps the native size.
-        seed: seeds the value drawn per image and the split.
+        seed: seeds the value drawn per image and the shuffled split.
+        split: one of `SPLITS` (see the module).
         limit: use only the first `limit` images (natural order); None for all.
         skip_bad: skip malformed images (counted) instead of failing.
         workers: processes reading images (see `parallel.ordered_map`).
@@ -44,9 +52,12 @@ class PrepareOptions:
     limit: int | None = None
     skip_bad: bool = False
     workers: int = 1
+    split: str = "shuffled"
 
     def __post_init__(self):
         reader.check_condition(self.condition)
+        if self.split not in SPLITS:
+            raise InputError(f"got {self.split!r}; allowed: {', '.join(SPLITS)}", "split")
         if self.size is not None:
             if self.size < 1:
                 raise InputError(f"must be a positive number of pixels, got {self.size}", "size")
@@ -72,10 +83,18 @@ class Prepared:
     skipped: list = field(default_factory=list)
 
 
-def split_labels(n, seed):
-    """Split names (`test`, `train`, `val`) for `n` samples, a seeded permutation of
-    `SPLIT_FRACTIONS` (rounded; validation takes the remainder)."""
+def split_labels(n, seed, split="shuffled"):
+    """Split names (`test`, `train`, `val`) for `n` samples in name order.
+
+    `"shuffled"`: a seeded permutation of `SPLIT_FRACTIONS` (rounded; validation takes
+    the remainder). `"by_name"`: the authors' `CLEVR.split`, the first
+    `int(0.72 n)` samples train, the next `int(0.08 n)` val, the rest test.
+    """
     labels = np.empty(n, dtype="<U5")
+    if split == "by_name":
+        train, val = int(n * 0.72), int(n * 0.08)
+        labels[:train], labels[train : train + val], labels[train + val :] = "train", "val", "test"
+        return labels
     order = np.random.default_rng(seed).permutation(n)
     start = 0
     for index, (name, fraction) in enumerate(SPLIT_FRACTIONS):
@@ -167,7 +186,7 @@ def prepare(root, options, progress=None):
         "x": x[:n],
         "y": y[:n],
         "z": z[:n],
-        "split": split_labels(n, options.seed),
+        "split": split_labels(n, options.seed, options.split),
         "name": np.array(kept),
         "condition": np.full(n, options.condition),
         "condition_value": value_index[:n],
