@@ -1,4 +1,11 @@
-"""`inside-keras evaluate` and `inside-keras predict` on a prepared dataset."""
+"""`inside-keras evaluate` and `inside-keras predict` on a prepared dataset.
+
+`predict --images DIR --conditions FILE.csv` prepares new cases as a `prepare folder`
+dataset was, with its stored condition encoding (its gap policy included). A category
+unseen in training stops it (exit 2) unless `--unknown ignore` encodes it as all zeros;
+what was let through so (and gaps filled in columns that had none in training) is
+said once, in one warning line each on stderr, after the predictions are written.
+"""
 
 import sys
 from pathlib import Path
@@ -82,6 +89,13 @@ def register_predict(subparsers):
     parser.add_argument(
         "--conditions", type=Path, metavar="FILE.csv", help="with --images: their conditions"
     )
+    parser.add_argument(
+        "--unknown",
+        default="error",
+        choices=("error", "ignore"),
+        help="with --images: a category the training data did not have: error (default), "
+        "or ignore: all zeros for that column, said in one warning line",
+    )
     add_overwrite_argument(parser)
     parser.set_defaults(func=predict)
 
@@ -109,21 +123,25 @@ def _load_task(args):
     return model, task_of(model)
 
 
-def _new_cases(args):
-    """The new cases of `predict --images`, prepared as the `--data` dataset was."""
+def _new_cases(args, notes=None):
+    """The new cases of `predict --images`, prepared as the `--data` dataset was; what the
+    condition encoding let through is recorded in `notes` (an `EncodingNotes`)."""
     from inside_keras.data.folder.prepare import prepare_new_cases
     from inside_keras.data.prepared import load_metadata
 
     if args.conditions is None:
         raise InputError("--images needs --conditions (a CSV with their conditions)", "--images")
-    return prepare_new_cases(args.images, args.conditions, load_metadata(args.data))
+    metadata = load_metadata(args.data)
+    return prepare_new_cases(
+        args.images, args.conditions, metadata, unknown=args.unknown, notes=notes
+    )
 
 
-def _model_and_samples(args):
+def _model_and_samples(args, notes=None):
     """`(model, task, arrays)`: the samples are read (and checked) before the model."""
     from inside_keras.evaluation.predict import check_inputs
 
-    arrays = _new_cases(args) if getattr(args, "images", None) else _samples(args)
+    arrays = _new_cases(args, notes) if getattr(args, "images", None) else _samples(args)
     model, task = _load_task(args)
     check_inputs(model, arrays, args.data)
     return model, task, arrays
@@ -203,6 +221,23 @@ def _evaluate_volumes(labels, arrays, task, args):
 
 
 def predict(args):
+    """Run `predict`; returns the exit code. The warnings on new cases' conditions come
+    after the predictions are written, so that a failing command's stderr stays its one
+    error line."""
+    if args.images is None:
+        if args.unknown != "error":
+            raise InputError("is for new cases (--images with --conditions)", "--unknown")
+        return _predict(args)
+    from inside_keras.data.folder.conditions import EncodingNotes
+
+    notes = EncodingNotes()
+    code = _predict(args, notes)
+    for line in notes.lines():
+        print(f"inside-keras predict: warning: {args.conditions}: {line}", file=sys.stderr)
+    return code
+
+
+def _predict(args, notes=None):
     import numpy as np
 
     from inside_keras.data.resample import resize_plane
@@ -219,7 +254,7 @@ def predict(args):
     if args.limit is not None and args.limit < 1:
         raise InputError(f"must be at least 1, got {args.limit}", "--limit")
     output = OutputFolder(args.out, "predict", args.overwrite)
-    model, task, arrays = _model_and_samples(args)
+    model, task, arrays = _model_and_samples(args, notes)
     new_volumes = args.images is not None and has_slice_geometry(arrays)
     if args.limit is not None:
         group = "case" if new_volumes else ("patient" if "patient" in arrays else None)

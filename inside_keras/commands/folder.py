@@ -1,5 +1,9 @@
 """`inside-keras prepare folder`: your own images, label maps and condition table.
 
+A gap in the table (an empty cell, `NA`, `NaN`, ...; `conditions.NA_VALUES`) stops the
+command unless `--missing indicator` fills it and flags it with a `NAME:missing` entry
+of `z` (see `inside_keras.data.folder.conditions`).
+
 Cheap to import: the data modules are imported when the command runs.
 """
 
@@ -35,6 +39,15 @@ def add_prepare_arguments(parser):
         metavar="A,B,C",
         help="columns of z, in order (default: every column but the id, split and group "
         "columns); numbers are standardised, text one-hot encoded",
+    )
+    parser.add_argument(
+        "--missing",
+        default="error",
+        choices=("error", "indicator"),
+        help="a gap in a condition column (an empty cell, NA, N/A, n/a, NaN, nan, NULL, "
+        "null): error (default), or indicator: filled with the training mean (numbers; 0 "
+        "once standardised) or all zeros (categories), and a 0/1 entry NAME:missing "
+        "added right after the column's entries in z",
     )
     parser.add_argument(
         "--dims",
@@ -87,7 +100,7 @@ def prepare(args):
 
     claim_file(args.out, args.overwrite, ours=is_prepared)
     fields = ("normalise", "size", "labels_map", "val_fraction", "test_fraction", "dims")
-    with flag_names(*fields, "spacing"):
+    with flag_names(*fields, "spacing", "missing"):
         options = FolderOptions(
             id_column=args.id_column,
             condition_columns=args.condition_columns,
@@ -102,6 +115,7 @@ def prepare(args):
             class_names=parse_class_names(args.labels_map) if args.labels_map else None,
             dims=args.dims,
             spacing=tuple(args.spacing) if args.spacing else None,
+            missing=args.missing,
         )
         with progress("prepare folder") as update:
             result = prepare_folder(args.images, args.labels, args.conditions, options, update)
@@ -110,5 +124,11 @@ def prepare(args):
     counts = split_counts(splits)
     cases = len(set(result.arrays["case"].tolist()))
     print(f"wrote {args.out}: {len(splits)} samples of {cases} cases ({counts})")
+    gaps = result.metadata["conditions"].get("gaps")
+    if gaps:
+        filled = ", ".join(
+            f"{name} in {count} case{'' if count == 1 else 's'}" for name, count in gaps.items()
+        )
+        print(f"gaps filled and flagged in z (NAME:missing): {filled}")
     print(f"the condition encoding: inside-keras info {args.out}")
     return 0

@@ -5,7 +5,10 @@ Per case (`inside_keras.data.folder.reader`): the image is normalised over the c
 cut into slices along its last spatial axis, and each 2-D sample is resized to `size`
 (image bilinear, label map nearest). `z` is the case's condition row encoded by a
 `ConditionEncoding` fitted on the training cases (`conditions`), with the normalised
-slice position `k / (D - 1)` appended for volumes when `slice_position` is set.
+slice position `k / (D - 1)` appended for volumes when `slice_position` is set. A gap in
+the table (an empty cell, `NA`, `NaN`, ...) is an error unless `missing="indicator"`:
+then it is filled (the training mean, or all zeros) and flagged by a `NAME:missing`
+entry right after its column's entries in `z`.
 
 Splits are by case (all slices of a case in one split), taken from a split column of
 the table, or drawn with `val_fraction`, `test_fraction` and `seed` over groups (a
@@ -16,8 +19,12 @@ more classes give `y` uint8 `(N, H, W)` class ids. Besides `x`, `y`, `z`, `split
 `name` (`case` or `case_sliceK`), each sample has `case`, `slice_index`,
 `slice_position` and `source_shape` (the image's or the volume's `(H, W)`), a slice of a
 volume also the volume's `affine`; the prepared file's metadata
-(`inside_keras.data.prepared`) holds the condition encoding, the class names and the
-options.
+(`inside_keras.data.prepared`) holds the condition encoding (with its gap policy), the
+number of gaps per column, the class names and the options.
+
+`prepare_new_cases` prepares new cases (images and a table, no label maps) exactly so,
+with the stored encoding; an unknown category there is an error unless
+`unknown="ignore"`.
 """
 
 import dataclasses
@@ -25,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inside_keras.data.folder.conditions import ConditionEncoding, read_table
+from inside_keras.data.folder.conditions import MISSING, UNKNOWN, ConditionEncoding, read_table
 from inside_keras.data.folder.reader import find_cases, read_case
 from inside_keras.data.resample import centred_start, resample, resize_plane, window
 from inside_keras.data.splits import split_groups
@@ -57,6 +64,8 @@ class FolderOptions:
         dims: 2 (2-D samples: images, or slices of volumes) or 3 (volumes).
         spacing: `--dims 3`: the voxel size `(D, H, W)` in mm volumes are resampled to
             (None: each keeps its own).
+        missing: gaps in the condition columns: `"error"`, or `"indicator"` (filled, and
+            a 0/1 entry after each column with gaps; see `conditions`).
     """
 
     id_column: str = "id"
@@ -72,6 +81,7 @@ class FolderOptions:
     class_names: dict | None = None
     dims: int = 2
     spacing: tuple | None = None
+    missing: str = "error"
 
     def to_dict(self):
         """The options as JSON-able values (kept in the prepared data's metadata)."""
@@ -96,6 +106,7 @@ class FolderOptions:
 
         check_choice(self.normalise, NORMALISATIONS, "normalise")
         check_choice(self.dims, (2, 3), "dims")
+        check_choice(self.missing, MISSING, "missing")
         if self.size is not None and (
             len(self.size) != self.dims or any(int(side) < 1 for side in self.size)
         ):
@@ -196,8 +207,9 @@ def prepare_folder(images, labels, table, options, progress=None):
         A `FolderResult`.
 
     Raises:
-        InputError: any bad file, a case missing from the table, a missing value, images
-            whose shapes differ without `size`, channels that differ between cases.
+        InputError: any bad file, a case missing from the table, a gap (unless
+            `options.missing` is `"indicator"`), images whose shapes differ without
+            `size`, channels that differ between cases.
     """
     columns, rows = read_table(table, options.id_column)
     names = _check_columns(columns, options, table)
@@ -206,7 +218,7 @@ def prepare_folder(images, labels, table, options, progress=None):
     used = {case.case_id: rows[case.case_id] for case in cases}
     splits = _splits(list(used), used, options, table)
     training = [case for case, split in splits.items() if split == "train"]
-    encoding = ConditionEncoding.fit(used, names, training, source=table)
+    encoding = ConditionEncoding.fit(used, names, training, source=table, missing=options.missing)
 
     samples, is_volume = _case_samples(cases, rows, encoding, options, table, progress)
     for sample in samples:
@@ -214,12 +226,15 @@ def prepare_folder(images, labels, table, options, progress=None):
     shapes = {sample["x"].shape[:-1] for sample in samples}
     if len(shapes) > 1:
         raise InputError(f"samples have different sizes {sorted(shapes)[:4]}; give --size", images)
-    return _result(samples, encoding, options, is_volume)
+    result = _result(samples, encoding, options, is_volume)
+    result.metadata["conditions"]["gaps"] = encoding.gaps(used)
+    return result
 
 
-def _case_samples(cases, rows, encoding, options, table, progress=None):
+def _case_samples(cases, rows, encoding, options, table, progress=None, **encode):
     """`(samples, is_volume)`: each case read, checked against the first one, cut into
-    its samples (dicts of per-sample values, `y` only for cases with a label map)."""
+    its samples (dicts of per-sample values, `y` only for cases with a label map);
+    `encode`: `unknown` and `notes` of `ConditionEncoding.encode`."""
     samples, channels, is_volume = [], None, None
     for done, case in enumerate(cases, start=1):
         loaded = read_case(case)
@@ -234,7 +249,7 @@ def _case_samples(cases, rows, encoding, options, table, progress=None):
             )
         if options.dims == 3 and not volume:
             raise InputError("--dims 3 needs 3-D volumes (NIfTI); this is 2-D", case.images[0])
-        z = encoding.encode(case.case_id, rows[case.case_id], source=table)
+        z = encoding.encode(case.case_id, rows[case.case_id], source=table, **encode)
         cut = _volume_sample if options.dims == 3 else _plane_samples
         samples.extend({**sample, "case": case.case_id} for sample in cut(case, loaded, z, options))
         if progress is not None:
@@ -242,34 +257,52 @@ def _case_samples(cases, rows, encoding, options, table, progress=None):
     return samples, is_volume
 
 
-def prepare_new_cases(images, table, metadata, progress=None):
+def prepare_new_cases(images, table, metadata, progress=None, unknown="error", notes=None):
     """Prepare new cases, without label maps, exactly as a prepared dataset was.
 
     Args:
         images: the folder of the new cases' images.
         table: their condition table (the columns the dataset was prepared with).
         metadata: the prepared dataset's metadata (`load_metadata`), written by
-            `prepare_folder`: its options and condition encoding are applied unchanged.
+            `prepare_folder`: its options and condition encoding are applied unchanged
+            (its gap policy included).
         progress: optional callable `progress(done, total)`.
+        unknown: an unknown category: `"error"`, or `"ignore"` (all zeros for its column).
+        notes: an `EncodingNotes` recording the unknown categories ignored and the gaps
+            filled in columns without an indicator (for a warning), or None.
 
     Returns:
         The arrays of the new samples (`x`, `z`, `name`, `case` and the geometry the
         predictions are put back with), without `y` and `split`.
 
     Raises:
-        InputError: a dataset not prepared by `prepare folder`, a case without a row, a
-            missing value or an unknown category (naming the case and the column).
+        InputError: a dataset not prepared by `prepare folder`, a table without one of
+            its condition columns, a case without a row, a gap the encoding does not
+            allow or an unknown category (naming the case and the column).
     """
     import json
+
+    from inside_keras.config import check_choice
+
+    check_choice(unknown, UNKNOWN, "--unknown")
 
     if metadata.get("source") != "folder" or "options" not in metadata:
         raise InputError("new cases can be prepared only like a `prepare folder` dataset", "--data")
     options = FolderOptions.from_dict(metadata["options"])
     encoding = ConditionEncoding.from_json(json.dumps(metadata["conditions"]["encoding"]))
-    _, rows = read_table(table, options.id_column)
+    columns, rows = read_table(table, options.id_column)
+    absent = [column.name for column in encoding.columns if column.name not in columns]
+    if absent:
+        raise InputError(
+            f"has no column {', '.join(map(repr, absent[:5]))}; the data were prepared "
+            f"with the condition columns {[column.name for column in encoding.columns][:20]}",
+            table,
+        )
     cases = find_cases(images)
     _check_rows(cases, rows, options, table)
-    samples, _ = _case_samples(cases, rows, encoding, options, table, progress)
+    samples, _ = _case_samples(
+        cases, rows, encoding, options, table, progress, unknown=unknown, notes=notes
+    )
     return {key: np.stack([sample[key] for sample in samples]) for key in samples[0] if key != "y"}
 
 
