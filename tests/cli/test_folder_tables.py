@@ -76,7 +76,7 @@ def test_gaps_stop_prepare_by_default(trained, tmp_path):
     run = _run(*prepare_args(trained["root"], trained["table"], out))
     check_one_line(run.stderr, 2, run.returncode)
     assert f"{trained['table']}: case 'case3': no value in column 'age'" in run.stderr
-    assert "nor 1 case more" in run.stderr and "give --missing indicator" in run.stderr
+    assert "nor for 1 more" in run.stderr and "give --missing indicator" in run.stderr
     assert not out.exists()
     run = _run(*prepare_args(trained["root"], trained["table"], out, "--missing", "mean"))
     check_one_line(run.stderr, 2, run.returncode)

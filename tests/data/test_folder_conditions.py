@@ -56,7 +56,7 @@ def test_each_gap_spelling_stops_the_default_fit_naming_case_and_column(gap):
 
 def test_the_error_counts_the_other_gaps():
     rows = table(side=["l", "", "NA", "r", "null", "r"])
-    with pytest.raises(InputError, match=r"case 'c1'.*'side' \(an empty cell\), nor 2 cases more"):
+    with pytest.raises(InputError, match=r"case 'c1'.*'side' \(an empty cell\), nor for 2 more"):
         ConditionEncoding.fit(rows, ["side"], TRAINING)
 
 

@@ -208,8 +208,8 @@ class EncodingNotes:
         if self.filled:
             parts = [f"column {name!r} in {_cases(len(c))}" for name, c in self.filled.items()]
             lines.append(
-                "gaps in columns without gaps in training, filled like theirs (the training "
-                "mean, or all zeros) with no missing entry in z: " + "; ".join(parts)
+                "gaps in columns that had none when the data were prepared, filled (0, or all "
+                "zeros) without a NAME:missing entry in z: " + "; ".join(parts)
             )
         return lines
 
@@ -258,7 +258,7 @@ class ConditionEncoding:
             gaps = [case for case in rows if rows[case][name] in NA_VALUES]
             if gaps and missing == "error":
                 first = gaps[0]
-                more = f", nor {_cases(len(gaps) - 1)} more" if len(gaps) > 1 else ""
+                more = f", nor for {len(gaps) - 1} more" if len(gaps) > 1 else ""
                 them = "them" if more else "it"
                 raise InputError(
                     f"case {_shown(first)!r}: no value in column {name!r} "
