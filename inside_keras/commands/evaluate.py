@@ -259,6 +259,8 @@ def _predict(args, notes=None):
     if args.limit is not None:
         group = "case" if new_volumes else ("patient" if "patient" in arrays else None)
         arrays = _first_samples(arrays, args.limit, group)
+        if notes is not None:  # warn of the cases predicted only
+            notes.keep(arrays["case"].tolist())
     probabilities = predict_arrays(model, arrays)
     labels = to_labels(probabilities)
     output.create()

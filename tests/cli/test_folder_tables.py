@@ -166,6 +166,10 @@ def test_a_gap_where_training_had_none_is_filled_with_a_warning(trained, tmp_pat
     check_one_line(run.stderr, 0, run.returncode)
     assert "warning" in run.stderr and "column 'side' in 1 case" in run.stderr
     assert "wrote 3 label maps" in run.stdout
+    # Only the cases predicted are warned of: n1 alone has no gap.
+    run = _run(*predict_args(trained, table, tmp_path / "one", "--limit", "1"))
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert "wrote 1 label maps" in run.stdout
 
 
 def test_unknown_is_for_new_cases(trained, tmp_path):

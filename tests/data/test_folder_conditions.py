@@ -205,3 +205,17 @@ def test_describe_says_how_gaps_are_encoded():
 def test_a_column_built_by_hand_has_no_indicator():
     column = ConditionColumn("side", "categorical", categories=("a", "b"))
     assert column.width == 2 and column.labels == ["side=a", "side=b"]
+
+
+def test_notes_keep_only_the_cases_predicted():
+    notes = EncodingNotes()
+    notes.add_unknown("side", "up", "n1")
+    notes.add_unknown("side", "down", "n2")
+    notes.add_unknown("site", "X", "n2")
+    notes.add_filled("age", "n1")
+    notes.add_filled("scanner", "n2")
+    notes.keep(["n1", "n3"])
+    assert notes.unknown == {"side": {"up": {"n1"}}} and notes.filled == {"age": {"n1"}}
+    assert notes.lines()[0].endswith("column 'side': ['up'] in 1 case")
+    notes.keep([])
+    assert notes.lines() == []

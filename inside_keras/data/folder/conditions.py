@@ -182,24 +182,32 @@ class EncodingNotes:
     (`unknown="ignore"`), and gaps filled in columns without an indicator entry."""
 
     def __init__(self):
-        self.unknown = {}  # column -> {value: None} (first seen first), set of cases
+        self.unknown = {}  # column -> {value (first seen first): set of cases}
         self.filled = {}  # column -> set of cases
 
     def add_unknown(self, column, value, case):
-        values, cases = self.unknown.setdefault(column, ({}, set()))
-        values[value] = None
-        cases.add(case)
+        self.unknown.setdefault(column, {}).setdefault(value, set()).add(case)
 
     def add_filled(self, column, case):
         self.filled.setdefault(column, set()).add(case)
+
+    def keep(self, cases):
+        """Forget what was noted of cases other than `cases` (those left out by a limit)."""
+        cases = set(cases)
+        unknown = {
+            name: {value: seen & cases for value, seen in values.items() if seen & cases}
+            for name, values in self.unknown.items()
+        }
+        self.unknown = {name: values for name, values in unknown.items() if values}
+        self.filled = {name: seen & cases for name, seen in self.filled.items() if seen & cases}
 
     def lines(self):
         """One line on the unknown categories, one on the filled gaps (none if none)."""
         lines = []
         if self.unknown:
             parts = [
-                f"column {name!r}: {_few(values)} in {_cases(len(cases))}"
-                for name, (values, cases) in self.unknown.items()
+                f"column {name!r}: {_few(values)} in {_cases(len(set().union(*values.values())))}"
+                for name, values in self.unknown.items()
             ]
             lines.append(
                 "categories unseen in training, encoded as all zeros (--unknown ignore): "
