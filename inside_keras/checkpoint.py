@@ -105,6 +105,20 @@ def read_state(folder):
     return state
 
 
+def holds_a_finished_epoch(root):
+    """Whether `root` or a folder under it (a run, a reproduction's method runs) holds a
+    checkpoint of at least one finished epoch: something worth resuming. A damaged
+    checkpoint counts (it is the user's to look at, never thrown away)."""
+    for path in Path(root).glob("**/" + STATE_FILE):
+        try:
+            state = read_state(path.parent)
+        except InputError:
+            return True
+        if state is not None and state.epoch > 0:
+            return True
+    return False
+
+
 def read_checkpoint(folder):
     """`(model, state)` of the checkpoint in `folder` (the model compiled, with its
     optimizer state), or `(None, None)` if the folder holds no checkpoint.

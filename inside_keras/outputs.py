@@ -8,13 +8,18 @@ the user's. What it wrote it records in a marker file, `.inside-keras.json`
 the top-level names it owns and whether it completed. A rerun or `--resume` recognises
 its own earlier output by the marker. A command that builds a whole tree (`generate`)
 builds it in `.inside-keras-partial/` and moves it into place when complete, so an
-interrupted run is rebuilt, never taken for complete.
+interrupted run is rebuilt, never taken for complete. A command that fails (or is
+interrupted) before it has produced anything worth resuming leaves the folder as it
+found it (`OutputFolder.undone_on_failure`): absent if it was absent, else without the
+entries the command added, with the marker it found.
 
 Names taken from data (sample names, patient ids) are reduced to safe file names by
 `OutputNames`, which also checks that every path lies inside the folder.
 """
 
+import contextlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -153,6 +158,45 @@ class OutputFolder:
         except OSError as error:
             raise InputError(f"cannot write here ({error.strerror})", self.path) from None
         self.earlier = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
+
+    @contextlib.contextmanager
+    def undone_on_failure(self, worth_keeping):
+        """Undo this command's writes if the block fails before they are worth keeping.
+
+        On an exception (Ctrl-C included) raised inside the block, unless
+        `worth_keeping()` says otherwise, the folder goes back to how the block found
+        it: removed if it did not exist, else stripped of the top-level entries that
+        appeared in it, with its marker as it was. The exception is raised again. What
+        existed before the block (the user's files, an earlier run) is never touched.
+
+        Args:
+            worth_keeping: callable telling whether what the command wrote so far is
+                worth resuming (e.g. a finished epoch).
+        """
+        existed = self.path.is_dir()
+        before = set(os.listdir(self.path)) if existed else set()
+        marker = self.path / MARKER
+        old_marker = marker.read_bytes() if marker.is_file() else None
+        try:
+            yield
+        except BaseException:
+            if not worth_keeping():
+                self._undo(existed, before, old_marker)
+            raise
+
+    def _undo(self, existed, before, old_marker):
+        if not existed:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for name in set(os.listdir(self.path)) - before:
+            item = self.path / name
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+        if old_marker is not None:
+            (self.path / MARKER).write_bytes(old_marker)
+        self.earlier = self._read_marker() if old_marker is not None else None
 
     def build(self, details, build):
         """Build this command's tree by `build(partial_folder)` and move it into place.

@@ -96,17 +96,18 @@ def dtype_policy(precision):
 
 
 @contextlib.contextmanager
-def distribution_scope(distribution, batch_size):
+def distribution_scope(distribution):
     """The Keras distribution `training.distribution` names, in effect inside; yields
     the number of devices a batch is split over.
 
     `"data_parallel"`: `keras.distribution.DataParallel` over every device Keras lists
     (variables replicated, each batch split along its first axis), which Keras
-    implements on JAX only.
+    implements on JAX only. Batches that do not split evenly (a batch size that is
+    not a multiple of the devices, the last batch of a split) are padded by
+    `make_batches` with zero-weighted samples.
 
     Raises:
-        InputError: data parallel on another backend, or a batch size that does not
-            split evenly over the devices.
+        InputError: data parallel on another backend.
     """
     if distribution == "none":
         yield 1
@@ -119,29 +120,85 @@ def distribution_scope(distribution, batch_size):
             "training.distribution",
         )
     devices = keras.distribution.list_devices()
-    if batch_size % len(devices):
-        raise InputError(
-            f"batch size {batch_size} does not split over {len(devices)} devices; "
-            f"use a multiple of {len(devices)}",
-            "training.batch_size",
-        )
     with keras.distribution.DataParallel(devices=devices).scope():
         yield len(devices)
 
 
+def poolings(model_config):
+    """The 2x poolings of the network a `ModelConfig` describes."""
+    from inside_keras.models.encoder_decoder import POOLINGS
+
+    return POOLINGS if model_config.architecture == "encoder_decoder" else model_config.depth
+
+
+def uses_guide_me(model_config):
+    """Whether the network has a Guide Me layer (whose attention has one value per row
+    and column of its map, so the network takes one image size only)."""
+    from inside_keras.models import resolve_placement
+
+    if model_config.architecture == "encoder_decoder":
+        return model_config.conditioning == "guide_me"
+    try:
+        levels = resolve_placement(
+            model_config.placement, model_config.depth, model_config.conditioning
+        )
+    except ValueError as error:
+        raise InputError(str(error), "model.placement") from None
+    return "guide_me" in levels.values()
+
+
+def check_fits(model_config, data_shape):
+    """Raise InputError unless the network's poolings fit the data's spatial sizes:
+    `2**poolings` may not exceed the smallest of them (the bottleneck would hold no
+    pixel of the image along that axis, only padding)."""
+    need = 2 ** poolings(model_config)
+    spatial = tuple(data_shape[:-1])
+    if need <= min(spatial):
+        return
+    sizes = "x".join(map(str, spatial))
+    if model_config.architecture == "encoder_decoder":
+        raise InputError(
+            f"the encoder-decoder pools twice and needs at least {need} px along each axis; "
+            f"the data is {sizes}: use architecture: unet with a small depth",
+            "model.architecture",
+        )
+    deepest = int(math.log2(min(spatial))) if min(spatial) >= 2 else 0
+    hint = f"use depth <= {deepest}" if deepest >= 1 else "resample the data to at least 2 px"
+    raise InputError(
+        f"depth {model_config.depth} needs at least {need} px along each axis; the data is "
+        f"{sizes}: {hint}",
+        "model.depth",
+    )
+
+
 def build_model(model_config, input_shape, condition_dim, num_classes, precision="float32"):
-    """The network described by a `ModelConfig`, for the given data shapes.
+    """The network described by a `ModelConfig`, for data of the given shapes.
+
+    The network takes images of any spatial size (`None` sizes; it pads what its
+    poolings need and crops back, `inside_keras.models.size_padding`), so that the
+    saved model predicts on other sizes than it was trained on; a network with a Guide
+    Me layer keeps the data's size, which its attention is made for.
 
     Args:
         model_config: the `ModelConfig`.
-        input_shape: image shape without the batch axis.
+        input_shape: the data's image shape without the batch axis.
         condition_dim: length of the condition vector.
         num_classes: output channels (1: binary).
         precision: a `config.PRECISIONS` value, the dtype policy the layers are built
             under (the output layer is float32 under every policy).
+
+    Raises:
+        InputError: a network whose poolings do not fit the data, or any other choice the
+            network builders refuse (the message names the config key).
     """
+    check_fits(model_config, input_shape)
+    if not uses_guide_me(model_config):
+        input_shape = (*(None for _ in input_shape[:-1]), input_shape[-1])
     with dtype_policy(precision):
-        return _build_network(model_config, input_shape, condition_dim, num_classes)
+        try:
+            return _build_network(model_config, input_shape, condition_dim, num_classes)
+        except ValueError as error:
+            raise InputError(str(error).rstrip("."), "model") from None
 
 
 def _build_network(model_config, input_shape, condition_dim, num_classes):
@@ -198,12 +255,18 @@ def compile_model(model, training_config, num_classes):
         loss = get_loss(training_config.loss)
     except ValueError as error:
         raise InputError(str(error), "training.loss") from None
+    if loss.reduction == "sum_over_batch_size":
+        # The same mean without weights; with the zero-weighted samples that pad a batch
+        # for data parallel, the mean of the real samples alone.
+        loss.reduction = "mean_with_sample_weight"
     optimizer = keras.optimizers.Adam(training_config.learning_rate)
     per_pixel = [loss.pixel_metric()] if hasattr(loss, "pixel_metric") else []
     model.compile(
         optimizer=precision_optimizer(optimizer, training_config.precision),
         loss=loss,
-        metrics=[*dice_metrics(num_classes), *per_pixel],
+        # Weighted: Keras gives sample weights to `weighted_metrics` only, and the samples
+        # that pad a batch for data parallel must count for nothing there too.
+        weighted_metrics=[*dice_metrics(num_classes), *per_pixel],
         jit_compile=training_config.jit_compile,
     )
     return model
@@ -219,15 +282,17 @@ def split_for_training(arrays, source):
     return train_arrays, val_arrays
 
 
-def make_batches(config, train_arrays, val_arrays):
+def make_batches(config, train_arrays, val_arrays, devices=1):
     """Shuffled (and, with `data.augment`, flipped) train batches; val batches in order.
 
-    Both are assembled by `batch_threads()` threads, ahead of the train step.
+    Both are assembled by `batch_threads()` threads, ahead of the train step. Over
+    several `devices` (data parallel) every batch is padded to a multiple of them with
+    zero-weighted samples (`ConditionedBatches`'s `batch_multiple`).
     """
     from inside_keras.data.batching import ConditionedBatches, augmentation_for, batch_threads
 
     flips = ("horizontal", "vertical") if config.data.augment else ()
-    threads = {"workers": batch_threads(), "use_multiprocessing": False}
+    threads = {"workers": batch_threads(), "use_multiprocessing": False, "batch_multiple": devices}
     try:
         train_batches = ConditionedBatches(
             train_arrays,
@@ -318,12 +383,12 @@ def fit_experiment(config, arrays, checkpoint_dir, *, log_path=None, callbacks=(
         TrainingDiverged: the loss became NaN or infinite.
     """
     training = config.training
-    with distribution_scope(training.distribution, training.batch_size) as devices:
-        result = _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose)
+    with distribution_scope(training.distribution) as devices:
+        result = _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose, devices)
     return dataclasses.replace(result, devices=devices)
 
 
-def _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose):
+def _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose, devices):
     train_arrays, val_arrays = split_for_training(arrays, "prepared data")
     keras.utils.set_random_seed(config.training.seed)
     model, state = read_checkpoint(checkpoint_dir)
@@ -340,7 +405,7 @@ def _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose):
         state = TrainingState()
     if state.finished:
         return FitResult(state=state, initial_epoch=state.epoch, history={})
-    train_batches, val_batches = make_batches(config, train_arrays, val_arrays)
+    train_batches, val_batches = make_batches(config, train_arrays, val_arrays, devices)
     train_batches.set_epoch(state.epoch)
     keeper = RunKeeper(checkpoint_dir, state, config.training)
     logger = [keras.callbacks.CSVLogger(log_path, append=True)] if log_path else []

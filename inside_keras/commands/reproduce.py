@@ -146,8 +146,12 @@ def run(args):
     )
     check_folder(args.data or data_root(), "--data")
 
+    from inside_keras.checkpoint import holds_a_finished_epoch
+
     try:
-        results = run_reproduction(spec, output, args.data or data_root(), jobs=args.jobs)
+        # Undone if it fails before any method finished an epoch (see `train`).
+        with output.undone_on_failure(lambda: holds_a_finished_epoch(output.path)):
+            results = run_reproduction(spec, output, args.data or data_root(), jobs=args.jobs)
     except RuntimeError as error:
         print(f"inside-keras reproduce: {error}", file=sys.stderr)
         return 1

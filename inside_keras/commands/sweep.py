@@ -76,6 +76,12 @@ def _overrides(args):
     return overrides
 
 
+def _reported_an_epoch(out):
+    """Whether a trial of the sweep in `out` reported an epoch to Ray Tune (its
+    `result.json`, one line per report), i.e. the sweep holds something to resume."""
+    return any(path.stat().st_size > 0 for path in Path(out).glob("**/result.json"))
+
+
 def run(args):
     out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
     from inside_keras.outputs import OutputFolder
@@ -97,7 +103,6 @@ def run(args):
     from inside_keras.sweep.report import best_table
     from inside_keras.sweep.runner import SweepOptions, run_sweep
 
-    output.create()
     options = SweepOptions(
         out_dir=out,
         storage=args.storage,
@@ -105,7 +110,12 @@ def run(args):
         resume=args.resume,
         verbose=args.verbose,
     )
-    result = run_sweep(spec, options)
+    # Undone if it fails before any trial reported an epoch: the corrected command
+    # just runs (no --resume of a sweep that never started). With --storage elsewhere
+    # the trials' progress is not in `out`: the folder is kept for --resume.
+    with output.undone_on_failure(lambda: args.storage is not None or _reported_an_epoch(out)):
+        output.create()
+        result = run_sweep(spec, options)
     print(best_table(result.rows, spec))
     failed = sum(row.status == "ERROR" for row in result.rows)
     early = sum(row.stopped_early for row in result.rows)

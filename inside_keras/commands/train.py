@@ -54,12 +54,18 @@ def run(args):
     # with the cost: about 0.4 ms a batch of 8, far less than a train step on a CPU.
     arrays = load_prepared(path, mmap=True)
 
+    from inside_keras.checkpoint import holds_a_finished_epoch
     from inside_keras.plots import plot_training_curves
     from inside_keras.run_files import CURVES_FILE, LOG_FILE, MODEL_FILE
     from inside_keras.training import TrainingDiverged, train
 
     try:
-        result = train(config, arrays, output, resume=args.resume, verbose=2 if args.quiet else 1)
+        # A run that fails before its first epoch (a network that does not fit the data,
+        # Ctrl-C while compiling) leaves no folder behind: the corrected command just runs.
+        with output.undone_on_failure(lambda: holds_a_finished_epoch(output.path)):
+            result = train(
+                config, arrays, output, resume=args.resume, verbose=2 if args.quiet else 1
+            )
     except TrainingDiverged as error:
         print(f"inside-keras train: {error}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """Batches of prepared arrays for `model.fit`, with flips that keep the condition true.
 
 `ConditionedBatches` is a `keras.utils.PyDataset` (so it works on every backend)
-yielding `({"image": x, "condition": z}, y)`. With `flips`, each sample is flipped at
+yielding `({"image": x, "condition": z}, y)`, or `(inputs, y, weights)` when its
+batches are padded for data parallel (`batch_multiple`). With `flips`, each sample is flipped at
 random along the named axes: the image and mask are flipped, and the condition vector
 `z` is changed by the dataset's `FlipRule` (see `inside_keras.data.flips`), which
 `augmentation_for` picks from what the prepared arrays say about their dataset.
@@ -69,6 +70,11 @@ class ConditionedBatches(keras.utils.PyDataset):
         seed: seeds the order and the flips (different per epoch and batch).
         flip_rule: how flips change `z`, a `FlipRule` (needed with `flips`; see
             `augmentation_for`).
+        batch_multiple: with more than 1 (data parallel over that many devices, whose
+            batches must split evenly), every batch is padded to a multiple of it with
+            repeats of its own first samples, and batches carry per-sample weights, 0
+            for the repeats: they count for nothing in the loss and the metrics, and no
+            sample is dropped. (Keras's distribution does not pad a smaller last batch.)
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
     """
 
@@ -81,9 +87,12 @@ class ConditionedBatches(keras.utils.PyDataset):
         flip_probability=0.5,
         seed=0,
         flip_rule=None,
+        batch_multiple=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if batch_multiple < 1:
+            raise ValueError(f"`batch_multiple` must be at least 1, got {batch_multiple}")
         check_flips(flips)
         if flips and flip_rule is None:
             raise ValueError("flips need a `flip_rule` to know how `z` changes")
@@ -96,6 +105,7 @@ class ConditionedBatches(keras.utils.PyDataset):
         self.flip_probability = flip_probability
         self.seed = seed
         self.flip_rule = flip_rule
+        self.batch_multiple = batch_multiple
         self.epoch = 0
         self.order = self._order()
 
@@ -111,6 +121,18 @@ class ConditionedBatches(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        inputs, y = self._batch(rows, index)
+        if self.batch_multiple == 1:
+            return inputs, y
+        real = len(rows)
+        padded = -(-real // self.batch_multiple) * self.batch_multiple
+        repeats = np.arange(padded) % real
+        weights = (np.arange(padded) < real).astype(np.float32)
+        inputs = {key: value[repeats] for key, value in inputs.items()}
+        return inputs, y[repeats], weights
+
+    def _batch(self, rows, index):
+        """`(inputs, y)` of the samples `rows`, flipped as batch `index` of this epoch is."""
         if not self.flips:
             return {"image": self.x[rows], "condition": self.z[rows]}, self.y[rows]
         rng = np.random.default_rng([self.seed, self.epoch, index])

@@ -4,6 +4,10 @@ import keras
 
 from inside_keras.models.conditioning import apply_conditioning, check_conditioning, split_options
 from inside_keras.models.inputs import model_inputs
+from inside_keras.models.size_padding import CropToInput, PadToMultiple
+
+#: The encoder's 2x poolings: image sizes are padded to multiples of 2**POOLINGS.
+POOLINGS = 2
 
 
 def encoder_decoder(
@@ -17,11 +21,14 @@ def encoder_decoder(
     ```
     Convolutions are 3x3, ReLU, `"same"` padding. The conditioning layer is named
     `cond_bottleneck_<type>` (`conditioned_levels` and `attention_model` read it).
+    Any image size works: the image is zero-padded to the next multiple of 4
+    (`PadToMultiple`) and the output cropped back (`CropToInput`).
     Reference: Jacenków et al., "INSIDE: Steering Spatial Attention with
     Non-Imaging Information in CNNs", MICCAI 2020, Sec. 3.
 
     Args:
-        input_shape: `(H, W, C)`; `H` and `W` divisible by 4.
+        input_shape: `(H, W, C)`; `H`, `W` None (any size) or positive ints (Guide Me
+            needs them static).
         condition_dim: length `K` of the condition vector.
         conditioning: `"inside"`, `"film"`, `"guide_me"` or `"none"` (baseline).
         conditioning_options: keyword arguments of the conditioning layer, e.g.
@@ -39,7 +46,7 @@ def encoder_decoder(
         A functional `keras.Model`.
     """
     check_conditioning(conditioning)
-    inputs = model_inputs(input_shape, condition_dim, depth=2, spatial_ranks=(2,))
+    inputs = model_inputs(input_shape, condition_dim, spatial_ranks=(2,))
     image, condition = inputs["image"], inputs["condition"]
 
     def conv(x, filters, layer_name):
@@ -47,7 +54,8 @@ def encoder_decoder(
             x
         )
 
-    x = conv(image, 16, "enc0_conv")
+    x = PadToMultiple(2**POOLINGS, name="pad_to_multiple")(image)
+    x = conv(x, 16, "enc0_conv")
     x = keras.layers.MaxPooling2D(name="enc0_pool")(x)
     x = conv(x, 32, "enc1_conv")
     x = keras.layers.MaxPooling2D(name="enc1_pool")(x)
@@ -65,4 +73,5 @@ def encoder_decoder(
     outputs = keras.layers.Conv2D(1, 1, activation="sigmoid", name="segmentation", dtype="float32")(
         x
     )
+    outputs = CropToInput(2**POOLINGS, name="crop_to_input", dtype="float32")([outputs, image])
     return keras.Model(inputs, outputs, name=name or f"encoder_decoder_{conditioning}")

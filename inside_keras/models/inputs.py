@@ -8,14 +8,14 @@ def is_positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def model_inputs(input_shape, condition_dim, depth, spatial_ranks=(2, 3)):
+def model_inputs(input_shape, condition_dim, spatial_ranks=(2, 3)):
     """Validate the shapes and create the `image` and `condition` inputs.
 
     Args:
-        input_shape: `(*spatial, channels)`; spatial sizes may be None (dynamic)
-            or ints divisible by `2 ** depth`; channels must be known.
+        input_shape: `(*spatial, channels)`; spatial sizes may be None (any size) or
+            positive ints (the networks pad them to what their poolings need,
+            `inside_keras.models.size_padding`); channels must be known.
         condition_dim: positive int, length of the condition vector.
-        depth: number of 2x poolings the network applies.
         spatial_ranks: the accepted numbers of spatial axes.
 
     Returns:
@@ -30,12 +30,10 @@ def model_inputs(input_shape, condition_dim, depth, spatial_ranks=(2, 3)):
     *spatial, channels = input_shape
     if not is_positive_int(channels):
         raise ValueError(f"The channel axis of `input_shape` must be known, got {input_shape}.")
-    factor = 2**depth
     for size in spatial:
-        if size is not None and (not is_positive_int(size) or size % factor):
+        if size is not None and not is_positive_int(size):
             raise ValueError(
-                f"Spatial sizes of `input_shape` must be None or positive multiples of "
-                f"2**depth = {factor}, got {input_shape}."
+                f"Spatial sizes of `input_shape` must be None or positive ints, got {input_shape}."
             )
     if not is_positive_int(condition_dim):
         raise ValueError(f"`condition_dim` must be a positive int, got {condition_dim!r}.")

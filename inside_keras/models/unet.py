@@ -6,6 +6,7 @@ from inside_keras.models.blocks import check_norm, conv_block, spatial_layers
 from inside_keras.models.conditioning import apply_conditioning, split_options
 from inside_keras.models.inputs import is_positive_int, model_inputs
 from inside_keras.models.placement import resolve_placement
+from inside_keras.models.size_padding import CropToInput, PadToMultiple
 
 
 def unet(
@@ -40,10 +41,15 @@ def unet(
     the attention maps. Layers with attention (INSIDE, Guide Me) are called with
     `return_attention=True`.
 
+    Any spatial size works: the image is zero-padded to the next multiple of
+    `2**depth` (`PadToMultiple`, evenly before and after) and the output cropped
+    back to the image's size (`CropToInput`), both layers of the model, so the
+    conditioning layers see the padded maps.
+
     Args:
         input_shape: `(H, W, C)` for 2-D or `(D, H, W, C)` for 3-D images; each
-            spatial size None or divisible by `2**depth` (Guide Me needs them
-            static).
+            spatial size None (any size) or a positive int (Guide Me needs them
+            static: its attention has one value per row and column).
         num_classes: 1 for binary segmentation (sigmoid), else the number of
             classes including background (softmax).
         condition_dim: length `K` of the condition vector.
@@ -89,7 +95,7 @@ def unet(
     check_norm(norm)
     levels = resolve_placement(placement, depth, conditioning)
     options = split_options(conditioning_options, levels.values())
-    inputs = model_inputs(input_shape, condition_dim, depth)
+    inputs = model_inputs(input_shape, condition_dim)
     condition = inputs["condition"]
     conv_class, pool_class, up_class = spatial_layers(len(input_shape) - 1)
 
@@ -103,7 +109,8 @@ def unet(
             x = apply_conditioning(x, condition, level_name, kind, options[kind])
         return x
 
-    x = inputs["image"]
+    image = inputs["image"]
+    x = PadToMultiple(2**depth, name="pad_to_multiple")(image)
     skips = []
     for i in range(depth):
         x = level(x, base_filters * 2**i, f"enc{i}")
@@ -119,4 +126,5 @@ def unet(
     outputs = conv_class(
         num_classes, 1, activation=activation, name="segmentation", dtype="float32"
     )(x)
+    outputs = CropToInput(2**depth, name="crop_to_input", dtype="float32")([outputs, image])
     return keras.Model(inputs, outputs, name=name)

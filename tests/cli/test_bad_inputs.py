@@ -779,6 +779,26 @@ def _(c):
     return _train_on(c, path)
 
 
+@case("train-network-too-deep")
+def _(c):
+    # a depth-5 U-Net pools 16x16 images below one pixel: refused once the data is read,
+    # after the run had begun writing its folder, which is then removed again
+    return _train(c, None, "model.architecture=unet", "model.depth=5")
+
+
+@case("train-encoder-decoder-on-images-of-3-px")
+def _(c):
+    data = tiny_dataset(c.inputs / "data.npz", size=3)
+    return _train_on(c, data)
+
+
+@case("train-data-truncated")
+def _(c):
+    path = c.copy("data")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return _train_on(c, path)
+
+
 @case("train-out-is-a-file")
 def _(c):
     return _train(c) + ["--out", c.file_in_work()]
@@ -1020,6 +1040,19 @@ def test_bad_input_is_one_line_and_writes_nothing(build, tmp_path, shared):
     print(result.stderr)
     check_one_line(result.stderr, 2, result.returncode)
     assert snapshot(c.work) == before
+
+
+def test_a_failed_train_leaves_no_trace_and_the_corrected_command_runs(tmp_path, shared):
+    c = Case(tmp_path, shared)
+    deep = run_cli(_train(c, None, "model.architecture=unet", "model.depth=5"), cwd=tmp_path)
+    check_one_line(deep.stderr, 2, deep.returncode)
+    assert "model.depth: depth 5 needs at least 32 px along each axis; the data is 16x16" in (
+        deep.stderr
+    )
+    assert "use depth <= 4" in deep.stderr and not (c.work / "run").exists()
+    fixed = run_cli(_train(c, None, "model.architecture=unet", "model.depth=2"), cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr
+    assert (c.work / "run" / "model.keras").is_file()
 
 
 def test_there_are_enough_cases():
