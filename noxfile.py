@@ -33,7 +33,8 @@ SWEEP_TESTS = {"jax": None, "torch": [], "tensorflow": None}
 #: Tests of the command line's contracts (bad input, the user's files, kill and rerun,
 #: reproduce), of the data commands and of the benchmark harness: they do not depend on
 #: the backend, so the `cli` session runs them once, on PyTorch (eager: no compile
-#: time), and `tests` skips them.
+#: time), and `tests` skips them. So is docs/pytorch_example.py's test, which always
+#: runs on PyTorch and needs MONAI (installed by `cli` only).
 CLI_TESTS = [
     "tests/cli",
     "tests/data",
@@ -50,6 +51,7 @@ CLI_TESTS = [
     "tests/test_reproduce_acdc.py",
     "tests/test_reproduce_acdc_folds.py",
     "tests/test_mapped_memory.py",
+    "tests/test_pytorch_example.py",
 ]
 
 
@@ -81,10 +83,14 @@ def tests(session, backend):
 @nox.session
 def cli(session):
     """The backend-independent tests (`CLI_TESTS`): every command run as the installed
-    `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs."""
+    `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs; and
+    the PyTorch example (docs/pytorch_example.py), with MONAI."""
     session.install(*BACKEND_PACKAGES["torch"])
     session.install("-e", ".[cli,dev,tune]")
     session.install("medpy")  # the surface distances' independent reference
+    # docs/pytorch_example.py's loss, loader and transforms; never a package dependency.
+    # After torch==2.13.0, which it accepts, so pip keeps that CPU build.
+    session.install("monai")
     env = {"KERAS_BACKEND": "torch", "PYTHONHASHSEED": "0"}
     session.run("pytest", *(session.posargs or [*CLI_TESTS, *PARALLEL, "--durations=15"]), env=env)
 

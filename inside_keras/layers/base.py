@@ -2,10 +2,33 @@
 
 import keras
 
+# The normalisation Keras's own convolution and pooling layers apply to their
+# `data_format` argument (None -> `keras.config.image_data_format()`, case-insensitive,
+# anything else a ValueError naming the value and the allowed ones). Keras does not
+# export it under its public API; `keras.src.backend.config` holds it in every Keras
+# this package supports (>= 3.10), and the layers' tests pin its behaviour.
+from keras.src.backend.config import standardize_data_format
+
 from inside_keras.layers.hypernetwork import Hypernetwork
 
 #: Ranks of the feature map `x` a conditioning layer accepts: 1, 2 or 3 spatial axes.
 FEATURE_RANKS = (3, 4, 5)
+
+
+def check_data_format(layer_name, data_format):
+    """`data_format` normalised as Keras's convolution layers do it, or a one-line ValueError.
+
+    Returns:
+        `"channels_last"` or `"channels_first"`; None means
+        `keras.config.image_data_format()`.
+    """
+    try:
+        return standardize_data_format(data_format)
+    except ValueError:
+        raise ValueError(
+            f"{layer_name}: `data_format` must be 'channels_last' or 'channels_first' (any "
+            f"case; None for keras.config.image_data_format()), got {data_format!r}."
+        ) from None
 
 
 def check_hidden_units(layer_name, hidden_units):
@@ -29,26 +52,64 @@ class ConditioningLayer(keras.layers.Layer):
     None)`; the attention map is only built when asked for, so eager backends do
     not pay for a full-size tensor that is thrown away.
 
-    Feature maps are channels-last: `(batch, *spatial, channels)` with one, two or
-    three spatial axes. The condition is `(batch, condition_dim)`.
+    Feature maps have one, two or three spatial axes, laid out as Keras's
+    convolution layers lay them out: `(batch, *spatial, channels)` with
+    `data_format="channels_last"`, `(batch, channels, *spatial)` with
+    `"channels_first"` (PyTorch's NCHW). Subclasses work natively in either
+    layout: per-channel parameters are reshaped to `(batch, 1, ..., 1, C)` or
+    `(batch, C, 1, ..., 1)` (`per_channel`), the feature map is never transposed.
+    Attention maps returned by subclasses follow the same layout as `x`.
+
+    The condition is `(batch, condition_dim)` in both layouts: the hypernetwork
+    works on the condition vector only, has no spatial axes and so takes no
+    `data_format`; its weights, and those of the heads, are the same in both
+    layouts.
 
     Args:
         hidden_units: width of the hypernetwork trunk; `None` means `C // 2`
             (at least 1) for `C` feature channels, as in the paper.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of `x`
+            (and of the attention output); None means
+            `keras.config.image_data_format()`, as for Keras's convolutions.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
     """
 
     #: Whether `call(..., return_attention=True)` is supported.
     has_attention = False
 
-    def __init__(self, hidden_units=None, **kwargs):
+    def __init__(self, hidden_units=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = check_hidden_units(type(self).__name__, hidden_units)
+        self.data_format = check_data_format(type(self).__name__, data_format)
+
+    @property
+    def channels_first(self):
+        """Whether the channel axis of `x` is axis 1 (else it is the last axis)."""
+        return self.data_format == "channels_first"
+
+    @property
+    def channel_axis(self):
+        """Index of the channel axis of `x`: 1 or -1."""
+        return 1 if self.channels_first else -1
+
+    def spatial_axis(self, axis):
+        """Index in `x` of spatial axis `axis` (0 = the paper's first, height)."""
+        return (2 if self.channels_first else 1) + axis
+
+    def with_channels(self, x_shape, channels):
+        """`x_shape` with its channel axis set to `channels` (for attention shapes)."""
+        shape = list(x_shape)
+        shape[self.channel_axis] = channels
+        return tuple(shape)
+
+    def per_channel(self, params, rank):
+        """Reshape per-channel parameters `(B, C)` to broadcast against rank-`rank` `x`."""
+        return expand_to_features(params, rank, self.data_format)
 
     def build(self, input_shape):
         x_shape, z_shape = self._split_shapes(input_shape)
-        self.channels = x_shape[-1]
-        self.spatial_shape = tuple(x_shape[1:-1])
+        self.channels = x_shape[self.channel_axis]
+        self.spatial_shape = tuple(x_shape[2:] if self.channels_first else x_shape[1:-1])
         units = self.hidden_units or max(1, self.channels // 2)
         self.hypernetwork = Hypernetwork(units, name="hypernetwork", dtype=self.dtype_policy)
         self.hypernetwork.build(z_shape)
@@ -60,19 +121,22 @@ class ConditioningLayer(keras.layers.Layer):
             raise ValueError(f"{name} expects inputs [x, z], got input shape {input_shape!r}.")
         x_shape, z_shape = (tuple(shape) for shape in input_shape)
         if len(x_shape) not in FEATURE_RANKS:
+            axes = ("channels", "1 to 3 spatial axes")
+            layout = ", ".join(axes if self.channels_first else axes[::-1])
             raise ValueError(
-                f"{name}: `x` must have rank 3, 4 or 5 (batch, 1 to 3 spatial axes, "
-                f"channels), got rank {len(x_shape)} (shape {x_shape})."
+                f"{name}: `x` must have rank 3, 4 or 5 (batch, {layout}), got rank "
+                f"{len(x_shape)} (shape {x_shape})."
             )
         if len(z_shape) != 2:
             raise ValueError(
                 f"{name}: `z` must have rank 2 (batch, condition_dim), got rank "
                 f"{len(z_shape)} (shape {z_shape})."
             )
-        if x_shape[-1] is None or z_shape[-1] is None:
+        if x_shape[self.channel_axis] is None or z_shape[-1] is None:
             raise ValueError(
-                f"{name}: the channel axis of `x` and the last axis of `z` must be known, "
-                f"got x {x_shape} and z {z_shape}."
+                f"{name}: the channel axis of `x` (axis {self.channel_axis}, "
+                f"{self.data_format}) and the last axis of `z` must be known, got x {x_shape} "
+                f"and z {z_shape}."
             )
         return x_shape, z_shape
 
@@ -130,9 +194,19 @@ class ConditioningLayer(keras.layers.Layer):
         return tuple(keras.KerasTensor(shape, dtype=self.compute_dtype) for shape in shapes)
 
     def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units}
+        return {
+            **super().get_config(),
+            "hidden_units": self.hidden_units,
+            "data_format": self.data_format,
+        }
 
 
-def expand_to_features(params, rank):
-    """Reshape per-channel parameters `(B, C)` to broadcast over `rank`-D features."""
-    return keras.ops.reshape(params, (-1,) + (1,) * (rank - 2) + (params.shape[-1],))
+def expand_to_features(params, rank, data_format="channels_last"):
+    """Reshape per-channel parameters `(B, C)` to broadcast over rank-`rank` features.
+
+    `(B, 1, ..., 1, C)` for `"channels_last"`, `(B, C, 1, ..., 1)` for `"channels_first"`.
+    """
+    ones = (1,) * (rank - 2)
+    if data_format == "channels_first":
+        return keras.ops.reshape(params, (-1, params.shape[-1]) + ones)
+    return keras.ops.reshape(params, (-1,) + ones + (params.shape[-1],))

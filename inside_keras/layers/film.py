@@ -2,7 +2,7 @@
 
 import keras
 
-from inside_keras.layers.base import ConditioningLayer, expand_to_features
+from inside_keras.layers.base import ConditioningLayer
 
 
 @keras.saving.register_keras_serializable(package="inside_keras")
@@ -19,8 +19,13 @@ class FiLM(ConditioningLayer):
     y            = (1 - gamma) * x + beta
     ```
 
+    `gamma` and `beta` are reshaped to `(batch, 1, ..., 1, C)` (channels-last) or
+    `(batch, C, 1, ..., 1)` (channels-first) and broadcast over the map.
+
     Args:
         hidden_units: hypernetwork width; None means `C // 2` (paper).
+        data_format: `"channels_last"` or `"channels_first"`, the layout of `x`;
+            None means `keras.config.image_data_format()`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -28,10 +33,17 @@ class FiLM(ConditioningLayer):
             `return_attention=True` raises `ValueError`.
 
     Input shape:
-        `x`: `(batch, *spatial, C)` with 1, 2 or 3 spatial axes; `z`: `(batch, K)`.
+        `x`: `(batch, *spatial, C)` if `data_format="channels_last"`, `(batch, C,
+        *spatial)` if `"channels_first"`, with 1, 2 or 3 spatial axes;
+        `z`: `(batch, K)`.
 
     Output shape:
         The shape of `x`.
+
+    Example:
+
+    >>> x = keras.Input((16, 32, 32)); z = keras.Input((4,))
+    >>> y = FiLM(data_format="channels_first")([x, z])  # (None, 16, 32, 32)
     """
 
     def build_heads(self, hidden_shape):
@@ -43,6 +55,6 @@ class FiLM(ConditioningLayer):
     def modulate(self, x, hidden, return_attention):
         params = self.film_head(hidden)
         rank = len(x.shape)
-        gamma = expand_to_features(params[:, : self.channels], rank)
-        beta = expand_to_features(params[:, self.channels :], rank)
+        gamma = self.per_channel(params[:, : self.channels], rank)
+        beta = self.per_channel(params[:, self.channels :], rank)
         return (1 - gamma) * x + beta, None

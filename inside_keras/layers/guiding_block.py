@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from inside_keras.layers.base import ConditioningLayer, expand_to_features
+from inside_keras.layers.base import ConditioningLayer
 
 
 @keras.saving.register_keras_serializable(package="inside_keras")
@@ -22,10 +22,14 @@ class GuidingBlock(ConditioningLayer):
     ```
 
     The head's size depends on the spatial shape, so it must be static. The
-    attention is computed in float32 under mixed-precision policies.
+    attention is computed in float32 under mixed-precision policies. Each vector
+    `alpha_i` is reshaped onto its spatial axis of the features' layout (the head's
+    weights and their order do not depend on `data_format`).
 
     Args:
         hidden_units: hypernetwork width; None means `C // 2` (paper).
+        data_format: `"channels_last"` or `"channels_first"`, the layout of `x`
+            and of the attention; None means `keras.config.image_data_format()`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -33,11 +37,14 @@ class GuidingBlock(ConditioningLayer):
         return_attention: if True, return `(features, attention)`.
 
     Input shape:
-        `x`: `(batch, *spatial, C)` with 1, 2 or 3 static spatial axes;
+        `x`: `(batch, *spatial, C)` if `data_format="channels_last"`, `(batch, C,
+        *spatial)` if `"channels_first"`, with 1, 2 or 3 static spatial axes;
         `z`: `(batch, K)`.
 
     Output shape:
-        Features: the shape of `x`. Attention: `(batch, *spatial, 1)`.
+        Features: the shape of `x`. Attention: one channel in the layout of `x`,
+        `(batch, *spatial, 1)` (channels-last) or `(batch, 1, *spatial)`
+        (channels-first).
     """
 
     has_attention = True
@@ -53,19 +60,20 @@ class GuidingBlock(ConditioningLayer):
         self.guide_head.build(hidden_shape)
 
     def attention_shape(self, x_shape):
-        return (*x_shape[:-1], 1)
+        return self.with_channels(x_shape, 1)
 
     def modulate(self, x, hidden, return_attention):
         params = self.guide_head(hidden)
         rank = len(x.shape)
-        gamma_b = expand_to_features(params[:, : self.channels], rank)
-        gamma_s = expand_to_features(params[:, self.channels : 2 * self.channels], rank)
+        gamma_b = self.per_channel(params[:, : self.channels], rank)
+        gamma_s = self.per_channel(params[:, self.channels : 2 * self.channels], rank)
         vectors = ops.cast(params[:, 2 * self.channels :], "float32")
         attention = None
         start = 0
         for axis, length in enumerate(self.spatial_shape):
-            shape = [-1] + [1] * len(self.spatial_shape) + [1]
-            shape[1 + axis] = length
+            # (batch, 1, .., n_i, .., 1) with the singleton channel axis where `x` has it.
+            shape = [-1] + [1] * (rank - 1)
+            shape[self.spatial_axis(axis)] = length
             term = ops.reshape(vectors[:, start : start + length], shape)
             attention = term if attention is None else attention + term
             start += length

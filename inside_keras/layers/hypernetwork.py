@@ -11,7 +11,8 @@ class Hypernetwork(keras.layers.Layer):
     `Dense(units) -> tanh -> Dense(units) -> tanh`, the trunk of the
     hypernetwork in INSIDE (Jacenków et al., MICCAI 2020, Sec. 2), whose heads
     then predict the conditioning parameters. The conditioning layers use
-    `units = C / 2` for `C` feature channels, as the paper does.
+    `units = C / 2` for `C` feature channels, as the paper does. It sees the
+    condition vector only, never the feature map, so it has no `data_format`.
 
     Args:
         units: positive int, width of both dense layers.

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from inside_keras.layers.base import ConditioningLayer, expand_to_features
+from inside_keras.layers.base import ConditioningLayer
 from inside_keras.layers.kernels import KERNELS, axis_profile, check_kernel, separable_attention
 
 
@@ -50,7 +50,11 @@ class INSIDE(ConditioningLayer):
     the same value, with the per-channel gain folded into the first 1-D profile so
     that only one full-size map is built and multiplied into `x`.
 
-    Axis 1 of the paper ("x") is the first spatial axis (height). The penalty is
+    Both layouts are computed natively: with `data_format="channels_first"` each
+    profile is `(batch, C, n_i)` and the map `(batch, C, n_1, ..., n_D)`, with
+    `"channels_last"` `(batch, n_i, C)` and `(batch, n_1, ..., n_D, C)`; the same
+    weights give the same numbers, transposed. Axis 1 of the paper ("x") is the
+    first spatial axis (height) in both layouts. The penalty is
     applied to the width head's pre-activation output, as in the authors' code;
     Keras divides activity penalties by the batch size, so it is per sample.
     The attention is computed in float32 under mixed-precision policies.
@@ -72,6 +76,8 @@ class INSIDE(ConditioningLayer):
             Default None keeps the paper's formula.
         epsilon: small float added to the width (the paper uses Keras's 1e-7).
         hidden_units: hypernetwork width; None means `C // 2` (paper).
+        data_format: `"channels_last"` or `"channels_first"`, the layout of `x`
+            and of the attention; None means `keras.config.image_data_format()`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -79,16 +85,22 @@ class INSIDE(ConditioningLayer):
         return_attention: if True, return `(features, attention)`.
 
     Input shape:
-        `x`: `(batch, *spatial, C)` with 1, 2 or 3 spatial axes; `z`: `(batch, K)`.
+        `x`: `(batch, *spatial, C)` if `data_format="channels_last"`, `(batch, C,
+        *spatial)` if `"channels_first"`, with 1, 2 or 3 spatial axes;
+        `z`: `(batch, K)`.
 
     Output shape:
         Features: the shape of `x`. Attention: the shape of `x`, one map per
-        channel (`(batch, *spatial, 1)` with `shared_attention`).
+        channel, in the layout of `x`; with `shared_attention` one channel:
+        `(batch, *spatial, 1)` (channels-last) or `(batch, 1, *spatial)`
+        (channels-first).
 
     Example:
 
     >>> x = keras.Input((32, 32, 16)); z = keras.Input((4,))
     >>> y = INSIDE()([x, z])
+    >>> x = keras.Input((16, 32, 32))  # NCHW, as in PyTorch
+    >>> y, a = INSIDE(data_format="channels_first")([x, z], return_attention=True)
     """
 
     has_attention = True
@@ -104,9 +116,10 @@ class INSIDE(ConditioningLayer):
         min_width=None,
         epsilon=1e-7,
         hidden_units=None,
+        data_format=None,
         **kwargs,
     ):
-        super().__init__(hidden_units=hidden_units, **kwargs)
+        super().__init__(hidden_units=hidden_units, data_format=data_format, **kwargs)
         if not _is_real(sigma_scale) or sigma_scale <= 0:
             raise ValueError(
                 f"INSIDE: `sigma_scale` must be a positive number, got {sigma_scale!r}."
@@ -170,26 +183,31 @@ class INSIDE(ConditioningLayer):
 
     def modulate(self, x, hidden, return_attention):
         rank = len(x.shape)
-        lengths = [_axis_length(x, axis) for axis in range(len(self.spatial_shape))]
+        lengths = [
+            _axis_length(x, self.spatial_axis(axis)) for axis in range(len(self.spatial_shape))
+        ]
         affine = self.affine_head(hidden)
         centres, widths = self.attention_parameters(affine, self.width_head(hidden), lengths)
         kernel_fn = KERNELS[self.kernel]
         profiles = [
-            axis_profile(kernel_fn, length, centre, width)
+            axis_profile(kernel_fn, length, centre, width, self.data_format)
             for length, centre, width in zip(lengths, centres, widths, strict=True)
         ]
         # (1 - scale) * (x * a) == x * ((1 - scale) * g_1 (x) ... (x) g_D): the per-channel
-        # gain is folded into the first 1-D profile, (batch, n_1, C), so the full-size map
-        # is built once and multiplied into `x` once.
-        gain = 1 - ops.cast(affine[:, None, : self.channels], "float32")
-        modulation = separable_attention([profiles[0] * gain, *profiles[1:]])
-        shift = expand_to_features(affine[:, self.channels : 2 * self.channels], rank)
+        # gain is folded into the first 1-D profile, (batch, n_1, C) or (batch, C, n_1), so
+        # the full-size map is built once, in the layout of `x`, and multiplied into it once.
+        gain = ops.cast(affine[:, : self.channels], "float32")
+        gain = 1 - (gain[:, :, None] if self.channels_first else gain[:, None, :])
+        modulation = separable_attention([profiles[0] * gain, *profiles[1:]], self.data_format)
+        shift = self.per_channel(affine[:, self.channels : 2 * self.channels], rank)
         features = x * ops.cast(modulation, x.dtype) + shift
-        attention = ops.cast(separable_attention(profiles), x.dtype) if return_attention else None
+        attention = None
+        if return_attention:
+            attention = ops.cast(separable_attention(profiles, self.data_format), x.dtype)
         return features, attention
 
     def attention_shape(self, x_shape):
-        return (*x_shape[:-1], 1) if self.shared_attention else tuple(x_shape)
+        return self.with_channels(x_shape, 1) if self.shared_attention else tuple(x_shape)
 
     def get_config(self):
         return {
@@ -206,8 +224,8 @@ class INSIDE(ConditioningLayer):
 
 
 def _axis_length(x, axis):
-    """Length of spatial axis `axis` of `x`: a Python int when known at trace time."""
-    length = ops.shape(x)[1 + axis]
+    """Length of axis `axis` of `x`: a Python int when known at trace time."""
+    length = ops.shape(x)[axis]
     return length if isinstance(length, int) else ops.cast(length, "float32")
 
 

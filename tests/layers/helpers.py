@@ -1,4 +1,4 @@
-"""Helpers for layer tests: random weights in DESIGN.md's order, NumPy conversion."""
+"""Helpers for layer tests: random weights in DESIGN.md's order, NumPy conversion, layouts."""
 
 import keras
 import numpy as np
@@ -13,3 +13,8 @@ def randomise_weights(layer, rng, std=3.0):
 
 def to_numpy(tensor):
     return np.asarray(keras.ops.convert_to_numpy(tensor), dtype=np.float64)
+
+
+def to_channels_first(array):
+    """`(batch, *spatial, C)` -> `(batch, C, *spatial)`, as a contiguous copy."""
+    return np.ascontiguousarray(np.moveaxis(array, -1, 1))

@@ -1,4 +1,8 @@
-"""get_config round trips, and `.keras` files saved under each backend load under this one."""
+"""get_config round trips, and `.keras` files saved under each backend load under this one.
+
+Both feature layouts: the fixtures hold a channels-last model (saved before the layers
+took `data_format`) and the same model on channels-first features.
+"""
 
 import os
 import subprocess
@@ -10,7 +14,7 @@ import numpy as np
 import pytest
 
 from inside_keras import INSIDE, FiLM, GuidingBlock
-from tests.fixtures.conditioned_model import build_model, model_inputs
+from tests.fixtures.conditioned_model import FIXTURE_STEMS, build_model, model_inputs
 from tests.layers.helpers import to_numpy
 
 FIXTURES = Path(os.environ.get("INSIDE_KERAS_FIXTURES", Path(__file__).parents[1] / "fixtures"))
@@ -51,11 +55,67 @@ def test_config_round_trip(rng, layer):
     assert type(restored) is type(layer) and restored.get_config() == config
 
 
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        FiLM,
+        GuidingBlock,
+        lambda data_format: INSIDE(
+            shared_attention=True, kernel="cauchy", hidden_units=4, data_format=data_format
+        ),
+    ],
+    ids=["film", "guiding_block", "inside"],
+)
+def test_data_format_round_trip(rng, layer, data_format):
+    """`data_format` is in the config, and the clone computes in the same layout."""
+    layer = layer(data_format=data_format)
+    x = rng.standard_normal((2, 6, 8, 10) if data_format == "channels_first" else (2, 8, 10, 6))
+    x = x.astype("float32")
+    z = rng.standard_normal((2, 3)).astype("float32")
+    expected = [to_numpy(t) for t in keras.tree.flatten(_call(layer, x, z))]
+    config = layer.get_config()
+    assert config["data_format"] == data_format
+    clone = type(layer).from_config(config)
+    assert clone.data_format == data_format and clone.get_config() == config
+    clone.build([x.shape, z.shape])
+    clone.set_weights(layer.get_weights())
+    for result, value in zip(keras.tree.flatten(_call(clone, x, z)), expected, strict=True):
+        np.testing.assert_allclose(to_numpy(result), value, rtol=1e-6, atol=1e-6)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert restored.data_format == data_format and restored.get_config() == config
+
+
+def test_config_stores_the_resolved_layout():
+    """None resolves to the global image data format when the layer is made, and the
+    config keeps the resolved value: a file saved under one setting loads the same under
+    another."""
+    previous = keras.config.image_data_format()
+    try:
+        keras.config.set_image_data_format("channels_first")
+        config = INSIDE().get_config()
+        keras.config.set_image_data_format("channels_last")
+        assert config["data_format"] == "channels_first"
+        assert INSIDE.from_config(config).data_format == "channels_first"
+        assert INSIDE().data_format == "channels_last"
+    finally:
+        keras.config.set_image_data_format(previous)
+
+
+def _call(layer, x, z):
+    return layer([x, z], return_attention=True) if layer.has_attention else layer([x, z])
+
+
+@pytest.mark.parametrize("layout", sorted(FIXTURE_STEMS))
 @pytest.mark.parametrize("saved_under", BACKENDS)
-def test_keras_file_from_each_backend_loads_here(saved_under):
+def test_keras_file_from_each_backend_loads_here(saved_under, layout):
     """Files written by tests/fixtures/make_fixtures.py under `saved_under`."""
-    expected = np.load(FIXTURES / f"model_{saved_under}.npz")
-    model = keras.saving.load_model(FIXTURES / f"model_{saved_under}.keras", safe_mode=True)
+    stem = f"{FIXTURE_STEMS[layout]}_{saved_under}"
+    expected = np.load(FIXTURES / f"{stem}.npz")
+    model = keras.saving.load_model(FIXTURES / f"{stem}.keras", safe_mode=True)
+    for layer in model.layers:
+        if hasattr(layer, "data_format"):
+            assert layer.data_format == layout, layer.name
     inputs = {key[3:]: expected[key] for key in expected.files if key.startswith("in_")}
     outputs = model.predict(inputs, verbose=0)
     assert sorted(outputs) == sorted(key[4:] for key in expected.files if key.startswith("out_"))
@@ -65,14 +125,26 @@ def test_keras_file_from_each_backend_loads_here(saved_under):
             expected[f"out_{name}"],
             rtol=1e-5,
             atol=1e-5,
-            err_msg=f"{name}: saved under {saved_under}",
+            err_msg=f"{name}: {layout}, saved under {saved_under}",
         )
 
 
-def test_save_and_load_in_a_separate_process(tmp_path):
+@pytest.mark.parametrize("saved_under", BACKENDS)
+def test_channels_first_fixture_is_the_transposed_channels_last_one(saved_under):
+    """Same weights, inputs moved to channels-first: every output is the moved one."""
+    last = np.load(FIXTURES / f"{FIXTURE_STEMS['channels_last']}_{saved_under}.npz")
+    first = np.load(FIXTURES / f"{FIXTURE_STEMS['channels_first']}_{saved_under}.npz")
+    assert sorted(first.files) == sorted(last.files)
+    for key in last.files:
+        moved = last[key] if key == "in_condition" else np.moveaxis(last[key], -1, 1)
+        np.testing.assert_allclose(first[key], moved, rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_save_and_load_in_a_separate_process(tmp_path, data_format):
     """Saved by this process, loaded by a fresh interpreter with the same backend."""
-    model = build_model(seed=3)
-    inputs = model_inputs(seed=4)
+    model = build_model(seed=3, data_format=data_format)
+    inputs = model_inputs(seed=4, data_format=data_format)
     np.savez(tmp_path / "expected.npz", **model.predict(inputs, verbose=0))
     model.save(tmp_path / "model.keras")
     script = (
@@ -80,7 +152,7 @@ def test_save_and_load_in_a_separate_process(tmp_path):
         f"sys.path.insert(0, {str(REPO)!r})\n"
         "from tests.fixtures.conditioned_model import model_inputs\n"
         f"m = keras.saving.load_model({str(tmp_path / 'model.keras')!r}, safe_mode=True)\n"
-        "out = m.predict(model_inputs(seed=4), verbose=0)\n"
+        f"out = m.predict(model_inputs(seed=4, data_format={data_format!r}), verbose=0)\n"
         f"np.savez({str(tmp_path / 'loaded.npz')!r}, **out)\n"
     )
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
