@@ -96,6 +96,14 @@ def register_predict(subparsers):
         help="with --images: a category the training data did not have: error (default), "
         "or ignore: all zeros for that column, said in one warning line",
     )
+    parser.add_argument(
+        "--roi-size",
+        default="auto",
+        metavar="auto|whole|N[,N,N]",
+        help="a sample larger than this (per axis) is predicted by overlapping windows of "
+        "this size, Gaussian-blended (auto, the default: the size of the training samples; "
+        "whole: every sample whole; sizes: multiples of the network's 2**depth)",
+    )
     add_overwrite_argument(parser)
     parser.set_defaults(func=predict)
 
@@ -241,7 +249,7 @@ def _predict(args, notes=None):
     import numpy as np
 
     from inside_keras.data.resample import resize_plane
-    from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
+    from inside_keras.evaluation.predict import attention_maps, predict_samples, to_labels
     from inside_keras.evaluation.source_grid import (
         has_geometry,
         has_slice_geometry,
@@ -261,7 +269,7 @@ def _predict(args, notes=None):
         arrays = _first_samples(arrays, args.limit, group)
         if notes is not None:  # warn of the cases predicted only
             notes.keep(arrays["case"].tolist())
-    probabilities = predict_arrays(model, arrays)
+    probabilities = predict_samples(model, arrays, _window(args, model))
     labels = to_labels(probabilities)
     output.create()
     names = OutputNames(args.out)
@@ -313,8 +321,43 @@ def _first_samples(arrays, limit, group):
     if group is None:
         return {key: value[:limit] for key, value in arrays.items()}
     first = list(dict.fromkeys(np.asarray(arrays[group]).tolist()))[:limit]
-    keep = np.isin(arrays[group], first)
-    return {key: value[keep] for key, value in arrays.items()}
+    keep = np.flatnonzero(np.isin(arrays[group], first))
+    return {
+        key: [value[i] for i in keep] if isinstance(value, list) else value[keep]
+        for key, value in arrays.items()
+    }
+
+
+def _window(args, model):
+    """The window size `--roi-size` asks for: None (whole samples), or one size per
+    spatial axis (`auto`: the training samples' size, rounded up to the network's
+    multiple)."""
+    from inside_keras.data.prepared import load_prepared
+    from inside_keras.evaluation.sliding_window import check_roi, pooling_multiple
+
+    text = args.roi_size.strip().lower()
+    if text == "whole":
+        return None
+    multiple = pooling_multiple(model)
+    if multiple is None:  # a network saved before it padded: whole samples only
+        if text != "auto":
+            raise InputError(
+                "this model was saved by an older inside-keras and takes whole samples only",
+                "--roi-size",
+            )
+        return None
+    spatial_dims = len(model.input["image"].shape) - 2
+    if text == "auto":
+        trained = load_prepared(args.data, mmap=True)["x"].shape[1:-1]
+        return tuple(n + (-n) % multiple for n in trained)
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(
+            f"expected auto, whole or sizes such as 64 or 64,64,32, got {args.roi_size!r}",
+            "--roi-size",
+        ) from None
+    return check_roi(sizes if len(sizes) > 1 else sizes[0], multiple, spatial_dims)
 
 
 def _save_png(pixels, path):

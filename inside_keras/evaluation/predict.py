@@ -70,25 +70,41 @@ def _inputs(arrays):
     return {"image": arrays["x"], "condition": arrays["z"]}
 
 
+def _sample_shapes(x):
+    """The distinct shapes of the samples in `x` (an array, or a list of arrays)."""
+    if isinstance(x, list):
+        return sorted({tuple(sample.shape) for sample in x})
+    return [tuple(x.shape[1:])]
+
+
 def check_inputs(model, arrays, source):
     """Raise `InputError` (naming `source`) unless the samples' `x` and `z` fit the
-    model's `image` and `condition` inputs (sizes the model leaves open match anything)."""
+    model's `image` and `condition` inputs: the same rank and channels, the same
+    condition length. Spatial sizes may differ from a network's: it pads what it needs
+    (`inside_keras.models.size_padding`), and a network of one size (Guide Me) is given
+    windows of its size (`predict_samples`); a network saved before it padded takes
+    the sizes it was built for only."""
+    from inside_keras.evaluation.sliding_window import pooling_multiple
+
     for tensor in model.inputs:
-        array = _inputs(arrays).get(tensor.name)
-        if array is None:
+        value = _inputs(arrays).get(tensor.name)
+        if value is None:
             continue
         expected = tuple(tensor.shape[1:])
-        fits = len(expected) == array.ndim - 1 and all(
-            size is None or size == actual
-            for size, actual in zip(expected, array.shape[1:], strict=True)
-        )
-        if not fits:
-            key = "x" if tensor.name == "image" else "z"
-            raise InputError(
-                f"`{key}` samples have shape {array.shape[1:]}; the model's {tensor.name} "
-                f"input takes {expected}",
-                source,
+        for shape in _sample_shapes(value):
+            fits = len(expected) == len(shape) and all(
+                size is None or size == actual or (spatial and pooling_multiple(model))
+                for spatial, size, actual in zip(
+                    [True] * (len(shape) - 1) + [False], expected, shape, strict=True
+                )
             )
+            if not fits:
+                key = "x" if tensor.name == "image" else "z"
+                raise InputError(
+                    f"`{key}` samples have shape {shape}; the model's {tensor.name} input "
+                    f"takes {expected}",
+                    source,
+                )
 
 
 def predict_arrays(model, arrays, batch_size=PREDICT_BATCH):
@@ -96,9 +112,70 @@ def predict_arrays(model, arrays, batch_size=PREDICT_BATCH):
     return model.predict(_inputs(arrays), batch_size=batch_size, verbose=0)
 
 
+def predict_samples(model, arrays, window=None, batch_size=PREDICT_BATCH):
+    """Model outputs for samples of any sizes, whole or window by window.
+
+    Samples of one size are predicted together. A sample larger than `window` along an
+    axis is predicted by sliding windows of that size
+    (`inside_keras.evaluation.sliding_window`); a network of one size (Guide Me) is given
+    windows of exactly its size whatever `window` says.
+
+    Args:
+        model: a trained network.
+        arrays: samples: `x` an array `(N, *spatial, C)` or a list of `(*spatial, C)`
+            arrays of different sizes; `z` `(N, K)`.
+        window: None (every sample whole, unless the network takes one size), or the
+            window size per spatial axis.
+        batch_size: samples (or windows) predicted at once.
+
+    Returns:
+        An array `(N, *spatial, classes)`, or a list of `(*spatial, classes)` arrays
+        when `x` is a list.
+
+    Raises:
+        InputError: a sample smaller than a network of one size takes.
+    """
+    from inside_keras.evaluation.sliding_window import fixed_size, sliding_window_predict
+
+    x, z = arrays["x"], np.asarray(arrays["z"])
+    fixed = fixed_size(model)
+    window = fixed or (tuple(window) if window is not None else None)
+    if not isinstance(x, list) and (window is None or _fits(x.shape[1:-1], window, fixed)):
+        return predict_arrays(model, arrays, batch_size)
+    samples = list(x)
+    shapes = [tuple(sample.shape[:-1]) for sample in samples]
+    outputs = [None] * len(samples)
+    for shape in dict.fromkeys(shapes):
+        indices = [i for i, s in enumerate(shapes) if s == shape]
+        if fixed is not None and any(n < f for n, f in zip(shape, fixed, strict=True)):
+            raise InputError(
+                f"a sample is {'x'.join(map(str, shape))}, smaller than the "
+                f"{'x'.join(map(str, fixed))} this network (with Guide Me) takes",
+                "--images",
+            )
+        if window is None or _fits(shape, window, fixed):
+            group = {"x": np.stack([samples[i] for i in indices]), "z": z[indices]}
+            for i, output in zip(indices, predict_arrays(model, group, batch_size), strict=True):
+                outputs[i] = output
+            continue
+        for i in indices:
+            outputs[i] = sliding_window_predict(model, samples[i], z[i], window)
+    return outputs if isinstance(x, list) else np.stack(outputs)
+
+
+def _fits(shape, window, fixed):
+    """Whether a sample of `shape` is predicted whole: the network's own size if it has
+    one, else no larger than `window` along every axis."""
+    if fixed is not None:
+        return tuple(shape) == tuple(fixed)
+    return all(n <= w for n, w in zip(shape, window, strict=True))
+
+
 def to_labels(probabilities):
     """Binary masks `(N, *spatial)` from sigmoid outputs, or class ids from softmax
-    outputs."""
+    outputs (a list of such arrays for a list of outputs of different sizes)."""
+    if isinstance(probabilities, list):
+        return [to_labels(output[None])[0] for output in probabilities]
     if probabilities.shape[-1] == 1:
         return (probabilities[..., 0] > 0.5).astype(np.uint8)
     return np.argmax(probabilities, axis=-1).astype(np.uint8)

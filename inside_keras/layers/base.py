@@ -143,23 +143,28 @@ class ConditioningLayer(keras.layers.Layer):
     def build_heads(self, hidden_shape):
         raise NotImplementedError
 
-    def modulate(self, x, hidden, return_attention):
+    def modulate(self, x, hidden, return_attention, window=None):
         raise NotImplementedError
 
-    def call(self, inputs, return_attention=False):
+    def call(self, inputs, return_attention=False, window=None):
         """Modulate `x` by `z`.
 
         Args:
             inputs: list `[x, z]`.
             return_attention: if True, also return the spatial attention map
                 (only for layers with `has_attention`).
+            window: None, or where `x` lies in a larger map, for layers whose
+                modulation depends on the position (INSIDE): `(batch, 2 D)` with,
+                per spatial axis, the window's start and then its length, both as
+                fractions of the whole map's length (sliding-window inference,
+                `inside_keras.evaluation.sliding_window`). Other layers ignore it.
 
         Returns:
             The modulated features (shape of `x`), or `(features, attention)`.
         """
         self._check_return_attention(return_attention)
         x, z = inputs
-        features, attention = self.modulate(x, self.hypernetwork(z), return_attention)
+        features, attention = self.modulate(x, self.hypernetwork(z), return_attention, window)
         if return_attention:
             return features, attention
         return features
@@ -175,7 +180,7 @@ class ConditioningLayer(keras.layers.Layer):
         """Shape of the attention returned for features of shape `x_shape`."""
         return tuple(x_shape)
 
-    def compute_output_shape(self, input_shape, return_attention=False):
+    def compute_output_shape(self, input_shape, return_attention=False, window=None):
         """Output shape for inputs of shapes `[x_shape, z_shape]`.
 
         Returns:
@@ -187,7 +192,7 @@ class ConditioningLayer(keras.layers.Layer):
             return x_shape
         return x_shape, self.attention_shape(x_shape)
 
-    def compute_output_spec(self, inputs, return_attention=False):
+    def compute_output_spec(self, inputs, return_attention=False, window=None):
         shapes = self.compute_output_shape([inputs[0].shape, inputs[1].shape], return_attention)
         if not return_attention:
             return keras.KerasTensor(shapes, dtype=self.compute_dtype)

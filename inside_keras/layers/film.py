@@ -52,7 +52,7 @@ class FiLM(ConditioningLayer):
         )
         self.film_head.build(hidden_shape)
 
-    def modulate(self, x, hidden, return_attention):
+    def modulate(self, x, hidden, return_attention, window=None):
         params = self.film_head(hidden)
         rank = len(x.shape)
         gamma = self.per_channel(params[:, : self.channels], rank)

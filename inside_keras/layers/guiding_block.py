@@ -62,7 +62,7 @@ class GuidingBlock(ConditioningLayer):
     def attention_shape(self, x_shape):
         return self.with_channels(x_shape, 1)
 
-    def modulate(self, x, hidden, return_attention):
+    def modulate(self, x, hidden, return_attention, window=None):
         params = self.guide_head(hidden)
         rank = len(x.shape)
         gamma_b = self.per_channel(params[:, : self.channels], rank)

@@ -83,6 +83,11 @@ class INSIDE(ConditioningLayer):
     Call arguments:
         inputs: `[x, z]`.
         return_attention: if True, return `(features, attention)`.
+        window: None, or `(batch, 2 D)`: `x` is a window of a larger map (its start
+            and length per axis, as fractions of the whole map's length); the
+            Gaussians are placed where they are on the whole map
+            (`attention_parameters`), so sliding-window inference equals the whole
+            map's (`inside_keras.evaluation.sliding_window`).
 
     Input shape:
         `x`: `(batch, *spatial, C)` if `data_format="channels_last"`, `(batch, C,
@@ -157,37 +162,52 @@ class INSIDE(ConditioningLayer):
         self.affine_head.build(hidden_shape)
         self.width_head.build(hidden_shape)
 
-    def attention_parameters(self, affine, width_logits, lengths):
+    def attention_parameters(self, affine, width_logits, lengths, window=None):
         """Centres and widths in pixels, one `(batch, maps)` float32 tensor per axis.
 
         Args:
             affine: `(batch, (2 + D) C)` output of the affine head.
             width_logits: `(batch, D C)` (or `(batch, C)` if isotropic) width head output.
             lengths: the `D` spatial axis lengths of `x`.
+            window: None, or `(batch, 2 D)`: `x` is a window of a larger map, starting
+                at `window[:, i]` and `window[:, D + i]` long along axis `i`, as
+                fractions of the whole map's length `N_i = n_i / window[:, D + i]`.
+                Centres and relative widths are then those of the whole map, and the
+                centres are given in the window's pixels (`centre - start * N_i`), so
+                the window's attention is the whole map's over the window.
         """
         maps = self.maps
         affine = ops.cast(affine, "float32")
         sigma = ops.tanh(ops.cast(width_logits, "float32"))
+        num_axes = len(lengths)
+        if window is not None:
+            window = ops.cast(window, "float32")
         centres, widths = [], []
         for axis, length in enumerate(lengths):
             start = 2 * self.channels + axis * maps
             mu = ops.tanh(affine[:, start : start + maps])
             sigma_axis = sigma if self.isotropic else sigma[:, axis * maps : (axis + 1) * maps]
-            scale = self.sigma_scale * length if self.sigma_relative else self.sigma_scale
+            whole, offset = length, 0.0
+            if window is not None:
+                whole = length / window[:, num_axes + axis : num_axes + axis + 1]
+                offset = window[:, axis : axis + 1] * whole
+            scale = self.sigma_scale * whole if self.sigma_relative else self.sigma_scale
             width = sigma_axis * scale + self.epsilon
             if self.min_width is not None:
                 width = ops.maximum(ops.abs(width), self.min_width)
-            centres.append(mu * length / 2 + length / 2 - 0.5)
+            centres.append(mu * whole / 2 + whole / 2 - 0.5 - offset)
             widths.append(width)
         return centres, widths
 
-    def modulate(self, x, hidden, return_attention):
+    def modulate(self, x, hidden, return_attention, window=None):
         rank = len(x.shape)
         lengths = [
             _axis_length(x, self.spatial_axis(axis)) for axis in range(len(self.spatial_shape))
         ]
         affine = self.affine_head(hidden)
-        centres, widths = self.attention_parameters(affine, self.width_head(hidden), lengths)
+        centres, widths = self.attention_parameters(
+            affine, self.width_head(hidden), lengths, window
+        )
         kernel_fn = KERNELS[self.kernel]
         profiles = [
             axis_profile(kernel_fn, length, centre, width, self.data_format)

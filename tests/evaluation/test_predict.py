@@ -43,9 +43,26 @@ def test_samples_that_do_not_fit_the_model_inputs():
     wide = dict(arrays, z=np.zeros((3, 3), np.float32))
     with pytest.raises(InputError, match=r"data.npz: `z` samples have shape \(3,\); the model's"):
         check_inputs(model, wide, "data.npz")
-    large = dict(arrays, x=np.zeros((3, 16, 16, 1), np.float32))
-    with pytest.raises(InputError, match=r"`x` samples have shape \(16, 16, 1\)"):
-        check_inputs(model, large, "data.npz")
+    # A network that pads takes other sizes (a larger one by windows), not other channels.
+    check_inputs(model, dict(arrays, x=np.zeros((3, 16, 13, 1), np.float32)), "data.npz")
+    check_inputs(model, dict(arrays, x=[np.zeros((9, 7, 1)), np.zeros((5, 8, 1))]), "data.npz")
+    channels = dict(arrays, x=np.zeros((3, 8, 8, 2), np.float32))
+    with pytest.raises(InputError, match=r"`x` samples have shape \(8, 8, 2\)"):
+        check_inputs(model, channels, "data.npz")
+
+
+def test_samples_of_many_sizes_are_predicted_whole_or_by_windows():
+    from inside_keras.evaluation.predict import predict_samples
+
+    model = unet((None, None, 1), 3, 2, depth=2, base_filters=2)
+    rng = np.random.default_rng(1)
+    x = [rng.random(shape + (1,), dtype=np.float32) for shape in [(9, 7), (30, 17), (9, 7)]]
+    z = np.eye(2, dtype=np.float32)[[0, 1, 1]]
+    outputs = predict_samples(model, {"x": x, "z": z}, window=(12, 12))
+    assert [o.shape for o in outputs] == [(9, 7, 3), (30, 17, 3), (9, 7, 3)]
+    np.testing.assert_allclose(outputs[1].sum(axis=-1), 1.0, atol=1e-5)  # blended softmax
+    stacked = predict_samples(model, {"x": np.stack([x[0], x[2]]), "z": z[[0, 2]]})
+    np.testing.assert_allclose(stacked, np.stack([outputs[0], outputs[2]]), atol=1e-6)
 
 
 def test_task_of_a_model_with_two_outputs():

@@ -273,7 +273,9 @@ def prepare_new_cases(images, table, metadata, progress=None, unknown="error", n
 
     Returns:
         The arrays of the new samples (`x`, `z`, `name`, `case` and the geometry the
-        predictions are put back with), without `y` and `split`.
+        predictions are put back with), without `y` and `split`. New cases kept at
+        their own size (no `--size`: images, or volumes at their native grid) may differ
+        in size: `x` is then a list of the samples' arrays rather than one array.
 
     Raises:
         InputError: a dataset not prepared by `prepare folder`, a table without one of
@@ -303,7 +305,15 @@ def prepare_new_cases(images, table, metadata, progress=None, unknown="error", n
     samples, _ = _case_samples(
         cases, rows, encoding, options, table, progress, unknown=unknown, notes=notes
     )
-    return {key: np.stack([sample[key] for sample in samples]) for key in samples[0] if key != "y"}
+    arrays = {
+        key: np.stack([sample[key] for sample in samples])
+        for key in samples[0]
+        if key not in ("x", "y")
+    }
+    images = [sample["x"] for sample in samples]
+    same = len({image.shape for image in images}) == 1
+    arrays["x"] = np.stack(images) if same else images
+    return arrays
 
 
 def _plane_samples(case, loaded, z, options):
