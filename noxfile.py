@@ -128,10 +128,13 @@ def interop(session):
 
 @nox.session
 def lint(session):
-    """ruff check and ruff format --check."""
+    """ruff check and ruff format --check; then what git tracks: no file over 1 MB outside
+    docs/figures/ and benchmarks/gpu/, no wheel, archive or compiled object
+    (tests/check_tracked_files.py, one line per offending file)."""
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "tests/check_tracked_files.py")
 
 
 @nox.session
