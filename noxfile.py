@@ -140,8 +140,9 @@ def lint(session):
 
 
 #: What the documentation site needs (mkdocs.yml: MkDocs 1.6's generated files and anchor
-#: checks, Material, mkdocstrings' Python handler and its griffe extensions).
-DOCS_PACKAGES = ["mkdocs>=1.6", "mkdocs-material", "mkdocstrings-python>=2"]
+#: checks, Material, mkdocstrings' Python handler and its griffe extensions; ruff lays out
+#: the API pages' signatures).
+DOCS_PACKAGES = ["mkdocs>=1.6", "mkdocs-material", "mkdocstrings-python>=2", "ruff"]
 
 
 @nox.session
