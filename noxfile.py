@@ -1,10 +1,12 @@
 """Test matrix: the same test suite on each Keras backend, each in its own venv.
 
 nox                         # everything: tests (Ray sweeps included) per backend; interop;
-                            # minimal (`pip install .` without extras trains a U-Net); lint
+                            # minimal (`pip install .` without extras trains a U-Net); lint;
+                            # docs
 nox -s "tests(backend='jax')"
 nox -s cli                  # the command-line contracts and data tests, once (not per backend)
 nox -s "tests(backend='jax')" -- tests/ray -k local_sweep   # pytest arguments after --
+nox -s docs                 # the documentation site (mkdocs build --strict)
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
 
@@ -128,10 +130,41 @@ def interop(session):
 
 @nox.session
 def lint(session):
-    """ruff check and ruff format --check."""
+    """ruff check and ruff format --check; then what git tracks: no file over 1 MB outside
+    docs/figures/ and benchmarks/gpu/, no wheel, archive or compiled object
+    (tests/check_tracked_files.py, one line per offending file)."""
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "tests/check_tracked_files.py")
+
+
+#: What the documentation site needs (mkdocs.yml: MkDocs 1.6's generated files and anchor
+#: checks, Material, mkdocstrings' Python handler and its griffe extensions; ruff lays out
+#: the API pages' signatures).
+DOCS_PACKAGES = ["mkdocs>=1.6", "mkdocs-material", "mkdocstrings-python>=2", "ruff"]
+
+
+@nox.session
+def docs(session):
+    """The documentation site, `mkdocs build --strict` into a temporary folder: a broken
+    link or anchor, a link to a file git does not track, an API page that cannot be
+    generated or a docstring that does not parse fails the session.
+
+    The API pages are generated from the package's source, read (by griffe), not
+    imported: the venv holds neither the package nor Keras, so no backend is needed.
+    """
+    session.install(*DOCS_PACKAGES)
+    site = session.create_tmp() + "/site"
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "--site-dir",
+        site,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 @nox.session
