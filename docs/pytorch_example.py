@@ -33,6 +33,9 @@ import tempfile
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+if os.environ["KERAS_BACKEND"] != "torch":  # before importing anything that needs it
+    print(f"run with KERAS_BACKEND=torch, not {os.environ['KERAS_BACKEND']!r}", file=sys.stderr)
+    sys.exit(2)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -356,9 +359,6 @@ def check_compile(model, samples):
 
 
 def main():
-    if keras.backend.backend() != "torch":
-        print(f"run with KERAS_BACKEND=torch, not {keras.backend.backend()!r}", file=sys.stderr)
-        return 2
     start = time.perf_counter()
     # Small tensors: one thread avoids synchronising (and, on a shared machine,
     # oversubscribing) cores, and keeps the numbers the same whatever the core count.

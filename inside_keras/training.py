@@ -34,6 +34,7 @@ from inside_keras.atomic import atomic_path, write_json
 from inside_keras.checkpoint import TrainingState, model_file, read_checkpoint, write_checkpoint
 from inside_keras.config import config_to_dict, save_config
 from inside_keras.errors import InputError
+from inside_keras.quiet import raise_if_interrupted
 from inside_keras.run_files import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -155,18 +156,19 @@ def check_fits(model_config, data_shape):
     spatial = tuple(data_shape[:-1])
     if need <= min(spatial):
         return
-    sizes = "x".join(map(str, spatial))
+    axes = {1: "", 2: " (H x W)", 3: " (D x H x W)"}.get(len(spatial), "")
+    sizes = "x".join(map(str, spatial)) + axes
     if model_config.architecture == "encoder_decoder":
         raise InputError(
             f"the encoder-decoder pools twice and needs at least {need} px along each axis; "
-            f"the data is {sizes}: use architecture: unet with a small depth",
+            f"the samples are {sizes}: use architecture: unet with a small depth",
             "model.architecture",
         )
     deepest = int(math.log2(min(spatial))) if min(spatial) >= 2 else 0
     hint = f"use depth <= {deepest}" if deepest >= 1 else "resample the data to at least 2 px"
     raise InputError(
-        f"depth {model_config.depth} needs at least {need} px along each axis; the data is "
-        f"{sizes}: {hint}",
+        f"depth {model_config.depth} needs at least {need} px along each axis; the samples "
+        f"are {sizes}: {hint}",
         "model.depth",
     )
 
@@ -309,6 +311,20 @@ def make_batches(config, train_arrays, val_arrays, devices=1):
     return train_batches, val_batches
 
 
+class StopOnCtrlC(keras.callbacks.Callback):
+    """Raises `KeyboardInterrupt` after the batch in which Ctrl-C was pressed, should a
+    library have swallowed the first one (`inside_keras.quiet`)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise_if_interrupted()
+
+
 class RunKeeper(keras.callbacks.Callback):
     """Early stopping, a stop on a non-finite loss and the per-epoch checkpoint.
 
@@ -414,7 +430,7 @@ def _fit(config, arrays, checkpoint_dir, log_path, callbacks, verbose, devices):
         validation_data=val_batches,
         epochs=config.training.epochs,
         initial_epoch=state.epoch,
-        callbacks=[*logger, keeper, *callbacks],
+        callbacks=[StopOnCtrlC(), *logger, keeper, *callbacks],
         verbose=verbose,
     )
     if keeper.diverged_at is not None:

@@ -99,8 +99,10 @@ def test_reproduce_writes_the_contract_learns_and_reuses_runs(tmp_path):
     # Only the condition says which quadrant is the target: conditioning must help.
     assert min(dice["film"], dice["guide_me"], dice["inside"]) > dice["baseline"] + 0.1, dice
     assert dice["inside"] > 0.3, dice
-    for row in saved["methods"].values():  # the authors' soft Dice beside ours
-        assert 0.0 < row["dice_soft"] < 1.0 and row["dice_soft_std"] >= 0.0
+    for name, row in saved["methods"].items():  # the authors' soft Dice beside ours
+        assert 0.0 <= row["dice_soft"] < 1.0 and row["dice_soft_std"] >= 0.0
+        if name != "baseline":  # a baseline that predicts nothing may round to 0.000
+            assert row["dice_soft"] > 0.0, (name, row)
     table = (out / "results.md").read_text()
     assert all(f"| {name} |" in table for name in METHODS)
     assert "soft Dice, the authors'" in table

@@ -1046,7 +1046,7 @@ def test_a_failed_train_leaves_no_trace_and_the_corrected_command_runs(tmp_path,
     c = Case(tmp_path, shared)
     deep = run_cli(_train(c, None, "model.architecture=unet", "model.depth=5"), cwd=tmp_path)
     check_one_line(deep.stderr, 2, deep.returncode)
-    assert "model.depth: depth 5 needs at least 32 px along each axis; the data is 16x16" in (
+    assert "model.depth: depth 5 needs at least 32 px along each axis; the samples are 16x16" in (
         deep.stderr
     )
     assert "use depth <= 4" in deep.stderr and not (c.work / "run").exists()
@@ -1132,3 +1132,76 @@ def test_ctrl_c_while_training_is_one_line_and_130(tmp_path, shared):
     code, stderr = _interrupt(argv, tmp_path, lambda: (c.work / "run" / "config.yaml").is_file())
     check_one_line(stderr, 130, code)
     assert not _no_partial_files(c.work)
+
+
+#: Seconds after the start at which the random-moment cases send Ctrl-C (seeded).
+MOMENTS = sorted(float(t) for t in np.random.default_rng(26).uniform(0.3, 20.0, 6))
+
+
+def _interrupt_after(argv, cwd, seconds):
+    """Start `argv`, send SIGINT after `seconds` (unless it ended); (code, stderr)."""
+    process = subprocess.Popen(
+        CLI + [str(arg) for arg in argv],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("seconds", MOMENTS)
+def test_ctrl_c_at_any_moment_of_training_is_one_line_and_130(seconds, tmp_path, shared):
+    # Whenever it lands (imports, data, building, compiling, an epoch, a checkpoint),
+    # Ctrl-C ends the run with one line and 130, and leaves what the resume rules say:
+    # nothing before the first finished epoch, else a checkpoint `--resume` continues.
+    c = Case(tmp_path, shared)
+    code, stderr = _interrupt_after(_train(c, None, "training.epochs=1000"), tmp_path, seconds)
+    check_one_line(stderr, 130, code)
+    assert stderr.strip() == "inside-keras train: interrupted"
+    run = c.work / "run"
+    if run.exists():
+        state = json.loads((run / "checkpoint" / "state.json").read_text())
+        assert state["epoch"] >= 1 and (run / "checkpoint" / state["latest"]).is_file()
+    assert not _no_partial_files(c.work)
+
+
+@pytest.mark.parametrize(
+    "seconds", sorted(float(t) for t in np.random.default_rng(27).uniform(0.2, 1.5, 3))
+)
+def test_ctrl_c_at_any_moment_of_predict_is_one_line_and_130(seconds, tmp_path, shared):
+    # within its first 1.5 s predict is still importing Keras or loading the model
+    c = Case(tmp_path, shared)
+    argv = ["predict", "--model", shared["model"], "--data", shared["data"]]
+    code, stderr = _interrupt_after([*argv, "--out", c.work / "p"], tmp_path, seconds)
+    check_one_line(stderr, 130, code)
+    assert not _no_partial_files(c.work)
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_is_for_debug(monkeypatch, capsys):
+    import argparse
+
+    import inside_keras.cli as cli
+
+    def failing(args):
+        raise RuntimeError("an assumption of the package broke\nacross lines")
+
+    def parser():
+        built = argparse.ArgumentParser(prog="inside-keras")
+        built.set_defaults(func=failing, command="info")
+        return built
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    check_one_line(err, 1, 1)
+    assert err.startswith("inside-keras info: internal error: RuntimeError: an assumption")
+    assert "run again with --debug for the traceback" in err
+    with pytest.raises(RuntimeError, match="an assumption"):
+        main(["--debug"])
