@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from inside_keras.atomic import write_json  # noqa: E402
 from inside_keras.models import attention_model  # noqa: E402
 from inside_keras.models.encoder_decoder import encoder_decoder  # noqa: E402
+from inside_keras.runs.atomic import write_json  # noqa: E402
 
 WIDTHS = {
     "paper (at most 3.5 px)": {},

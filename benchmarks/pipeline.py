@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inside_keras.atomic import write_json  # noqa: E402
 from inside_keras.benchmark.report import machine_info  # noqa: E402
 from inside_keras.benchmark.runner import PIPELINE_FLIPS  # noqa: E402
 from inside_keras.benchmark.settings import gpu_settings  # noqa: E402
 from inside_keras.benchmark.throughput import pipeline_batches_per_s  # noqa: E402
 from inside_keras.data.batching import batch_threads  # noqa: E402
+from inside_keras.runs.atomic import write_json  # noqa: E402
 
 STEPS = sorted((ROOT / "benchmarks" / "gpu").glob("bench-*.json"))
 #: The pipeline should deliver at least this many times the step's batches/s.

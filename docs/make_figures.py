@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from inside_keras.data.clevr_seg import reader as clevr_seg
 from inside_keras.data.clevr_seg import synthetic as clevr_synthetic
-from inside_keras.plots import save_figure
+from inside_keras.evaluation.plots import save_figure
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 

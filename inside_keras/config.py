@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from inside_keras.errors import InputError
-from inside_keras.limits import hint, limit, read_text
+from inside_keras.runs.limits import hint, limit, read_text
 
 #: Datasets the `data.generate` section can generate and prepare.
 GENERATED_DATASETS = ("clevr-seg", "acdc")
@@ -498,7 +498,7 @@ def _safe_load(text, path):
 def read_yaml_mapping(path, what="config file"):
     """The mapping in the YAML file `path` (read as `yaml.safe_load` reads it).
 
-    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`, and refused
+    The file is read no further than `inside_keras.runs.limits.MAX_TEXT_BYTES`, and refused
     when its aliases expand to more than `MAX_YAML_NODES` values.
 
     Raises:
@@ -552,6 +552,6 @@ def config_yaml(config):
 
 def save_config(config, path):
     """Write the config atomically as YAML that `load_config` reads back to an equal config."""
-    from inside_keras.atomic import write_text
+    from inside_keras.runs.atomic import write_text
 
     write_text(path, config_yaml(config))

@@ -39,9 +39,9 @@ def test_train_then_evaluate_then_predict_in_fresh_processes(tmp_path):
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(list(predictions.rglob("*.png"))) >= 3
 
-    # In a user's own code: Keras's loader, after `import inside_keras.objects`.
+    # In a user's own code: Keras's loader, after `import inside_keras.models.custom_objects`.
     code = (
-        "import keras, inside_keras.objects, numpy as np\n"
+        "import keras, inside_keras.models.custom_objects, numpy as np\n"
         f"model = keras.saving.load_model({str(model)!r})\n"
         "x, z = np.zeros((1, 16, 16, 3), 'float32'), np.zeros((1, 4), 'float32')\n"
         "out = model.predict({'image': x, 'condition': z}, verbose=0)\n"
@@ -57,7 +57,7 @@ def test_predict_keeps_names_from_the_data_inside_out(tmp_path):
     import numpy as np
 
     from inside_keras.data.prepared import load_prepared, save_prepared
-    from inside_keras.outputs import safe_stem
+    from inside_keras.runs.outputs import safe_stem
 
     out = tmp_path / "run"
     trained = _run("train", "--config", str(write_config(tmp_path, 1, out)), "--quiet")

@@ -3,7 +3,7 @@
 import pytest
 
 from inside_keras.errors import InputError
-from inside_keras.limits import MAX_IMAGE_PIXELS, check_image_size, limit, read_text
+from inside_keras.runs.limits import MAX_IMAGE_PIXELS, check_image_size, limit, read_text
 
 
 def test_a_limit_is_its_default_unless_the_environment_sets_it(monkeypatch):

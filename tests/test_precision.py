@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from inside_keras.checkpoint import read_state
 from inside_keras.config import load_config
 from inside_keras.data.prepared import load_prepared
 from inside_keras.errors import InputError
 from inside_keras.training import build_model, compile_model, fit_experiment
+from inside_keras.training.checkpoint import read_state
 from tests.runs import CLI, tiny_dataset, write_config
 
 #: bfloat16 keeps 8 significand bits (about 2-3 decimal digits): after two epochs of a

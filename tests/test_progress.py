@@ -4,7 +4,7 @@ import io
 
 from rich.console import Console
 
-from inside_keras.progress import progress
+from inside_keras.runs.progress import progress
 
 
 def console(terminal):

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from inside_keras.data.acdc.reader import PHASES
-from inside_keras.evaluation.acdc import CHALLENGE_FIELDS, TABLE_STRUCTURES
+from inside_keras.evaluation.acdc.slices import CHALLENGE_FIELDS, TABLE_STRUCTURES
 from tests.runs import CLI
 
 METHODS = ["baseline", "film", "guide_me", "inside"]

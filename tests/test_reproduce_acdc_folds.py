@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inside_keras.data.acdc.reader import PHASES
-from inside_keras.evaluation.acdc import TABLE_STRUCTURES
+from inside_keras.evaluation.acdc.slices import TABLE_STRUCTURES
 from tests.runs import CLI
 from tests.test_reproduce_acdc import tiny_acdc_spec
 

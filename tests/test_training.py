@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from inside_keras.checkpoint import read_state
 from inside_keras.cli import main
 from inside_keras.errors import InputError
+from inside_keras.training.checkpoint import read_state
 from tests.runs import CLI, tiny_dataset, write_config
 
 

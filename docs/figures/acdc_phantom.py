@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from inside_keras.data.acdc.phantom import generate_acdc
 from inside_keras.data.acdc.reader import PHASES, read_patient
-from inside_keras.plots import save_figure
+from inside_keras.evaluation.plots import save_figure
 
 #: Overlay colours of RV, MYO, LV (background transparent).
 COLOURS = ListedColormap(

@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from inside_keras import atomic
+from inside_keras.runs import atomic
 
 #: Keys every train-step record has (`kind == "train_step"`).
 STEP_KEYS = (

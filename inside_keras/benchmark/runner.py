@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from inside_keras.atomic import write_text
 from inside_keras.benchmark.report import machine_info
 from inside_keras.benchmark.settings import BACKENDS, BenchSettings
 from inside_keras.errors import InputError
+from inside_keras.runs.atomic import write_text
 
 #: The pipeline record's rates: key -> the flips `ConditionedBatches` applies (both:
 #: `train` with `data.augment: true`; none: without, the paper's settings).

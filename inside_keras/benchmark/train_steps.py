@@ -16,7 +16,7 @@ from inside_keras.benchmark.gpu_memory import gpu_name, gpu_peak_memory, process
 from inside_keras.benchmark.memory import PeakMemory
 from inside_keras.benchmark.timing import interleaved_times, paired_ratios
 from inside_keras.config import ModelConfig
-from inside_keras.progress import progress
+from inside_keras.runs.progress import progress
 from inside_keras.training import build_model as build_network
 from inside_keras.training import precision_optimizer
 

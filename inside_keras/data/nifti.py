@@ -18,7 +18,7 @@ from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
 from inside_keras.errors import InputError
-from inside_keras.limits import hint, limit
+from inside_keras.runs.limits import hint, limit
 
 #: Most voxels a volume may have (a 4-D cine included): 1 GiB as float32. ACDC's
 #: largest cines have about 20 million.

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inside_keras.atomic import atomic_path
 from inside_keras.data.mapped import Rows, blocks, map_member
 from inside_keras.errors import InputError
+from inside_keras.runs.atomic import atomic_path
 
 REQUIRED = ("x", "y", "z", "split", "name")
 #: The per-pixel arrays, mapped by `load_prepared(..., mmap=True)`; the others (one

@@ -5,7 +5,7 @@ symbolic links, archives of more than `MAX_ZIP_MEMBERS` entries, and archives th
 would unpack to more than `MAX_UNPACKED_BYTES`. The byte bound is checked against the
 declared sizes first and again while writing, so an entry that lies about its size is
 stopped too. Both limits can be raised through the environment
-(`inside_keras.limits`).
+(`inside_keras.runs.limits`).
 """
 
 import contextlib
@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from inside_keras.errors import InputError
-from inside_keras.limits import hint, limit
+from inside_keras.runs.limits import hint, limit
 
 #: Default bound on the unpacked size of an archive (the published CLEVR-Seg is far less).
 MAX_UNPACKED_BYTES = 8 * 2**30

@@ -10,17 +10,14 @@
   metrics for `compile`, and `dice_metrics`.
 - `predict`: a model's task from its output shape (`task_of`), predictions, labels,
   attention maps.
+- `sliding_window`: prediction of cases larger than the network should take whole, in
+  overlapping windows blended back (INSIDE's Gaussians placed as for the whole case).
+- `source_grid`: a prediction of a prepared volume put back on its source grid.
 - `clevr_seg`: the CLEVR-Seg scores (per-image Dice and the authors' soft Dice,
   mean ± std).
-- `acdc_scores`: the one ACDC scorer: Dice, HD, HD95, ASSD (mm) and volumes of a
-  predicted label volume against its reference, per structure.
-- `acdc_clinical`: ACDC's clinical indices (EDV, ESV, EF, myocardial mass) per patient.
-- `acdc_summary`: mean ± std per metric; correlation, bias and limits of agreement
-  per clinical index.
-- `acdc_submission`: a prediction folder in the challenge's layout scored against the
-  source labels; `acdc_report` writes its files (`inside-keras score acdc`).
-- `acdc`: the ACDC evaluation of prepared slices (volumes back at the source spacing,
-  scored by `acdc_scores`) and its challenge table (Dice and HD95).
+- `acdc`: the ACDC challenge's scoring (a package: scores, clinical indices,
+  summaries, submissions, prepared slices back as volumes).
+- `plots`: the figures of runs and results (curves, attention maps, tables).
 
 Import the submodules; the package itself imports nothing.
 """

@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from inside_keras.evaluation.soft_dice import epsilon_dice, soft_dice
-from inside_keras.targets import one_hot_targets, spatial_axes
+from inside_keras.losses.targets import one_hot_targets, spatial_axes
 
 
 @keras.saving.register_keras_serializable(package="inside_keras")

@@ -66,7 +66,7 @@ def epsilon_dice_per_image(probabilities, targets, classes, batch_size=256):
     """
     import numpy as np
 
-    from inside_keras.targets import one_hot_targets, spatial_axes
+    from inside_keras.losses.targets import one_hot_targets, spatial_axes
 
     channels = [0] if probabilities.shape[-1] == 1 else list(classes)
     scores = []

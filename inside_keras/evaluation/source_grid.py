@@ -12,8 +12,8 @@ voxel; `write_nifti` saves it with the source affine. Volumes cut into 2-D slice
 
 import numpy as np
 
-from inside_keras.atomic import atomic_path
 from inside_keras.data.resample import resample, resize_plane, window
+from inside_keras.runs.atomic import atomic_path
 
 #: The per-sample arrays a prepared volume carries for the way back.
 GEOMETRY = ("source_shape", "source_spacing", "spacing", "resampled_shape", "offset", "affine")

@@ -6,7 +6,7 @@
   (`dice`, `dice_std`) and the authors' soft Dice of the probabilities (`dice_soft`,
   `dice_soft_std`; `inside_keras.evaluation.clevr_seg`); figures show the first test
   images with their quadrant.
-- `acdc`: the challenge's way (`inside_keras.evaluation.acdc`): predicted class
+- `acdc`: the challenge's way (`inside_keras.evaluation.acdc.slices`): predicted class
   probabilities go back into volumes at the source spacing before the argmax; Dice
   and HD95 for RV, MYO and LV at ED and ES. Each method's row in `results.json` holds:
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from inside_keras.data.acdc.reader import PHASES
 from inside_keras.errors import InputError
-from inside_keras.evaluation.acdc_scores import TABLE_STRUCTURES
+from inside_keras.evaluation.acdc.scores import TABLE_STRUCTURES
 
 #: CLEVR-Seg test samples shown in the attention figures.
 FIGURE_SAMPLES = 6
@@ -100,7 +100,7 @@ class ACDCEvaluation(Evaluation):
     """ACDC (or phantoms) scored per volume like the challenge (see the module docstring)."""
 
     def score(self, probabilities, test, data):
-        from inside_keras.evaluation.acdc import scores
+        from inside_keras.evaluation.acdc.slices import scores
 
         return scores(probabilities, test, data.source)
 
@@ -133,7 +133,7 @@ class ACDCEvaluation(Evaluation):
         return columns + [("HD95 (mm)", lambda row: _format(row["hd95_mm"], 2))]
 
     def markdown_details(self, results):
-        from inside_keras.evaluation.acdc import challenge_markdown
+        from inside_keras.evaluation.acdc.slices import challenge_markdown
 
         lines = []
         for method, row in results["methods"].items():

@@ -70,8 +70,8 @@ class PooledScoring:
         Raises:
             RuntimeError: a patient of `test` was held out in an earlier fold too.
         """
-        from inside_keras.evaluation.acdc import slice_dice
-        from inside_keras.evaluation.acdc_submission import write_submission
+        from inside_keras.evaluation.acdc.slices import slice_dice
+        from inside_keras.evaluation.acdc.submission import write_submission
 
         patients = sorted(set(test["patient"].tolist()))
         repeated = [patient for patient in patients if patient in self.fold_of]
@@ -93,9 +93,9 @@ class PooledScoring:
             RuntimeError: the scored patients differ from the held-out ones, or the
                 submission holds other files.
         """
-        from inside_keras.evaluation.acdc import volume_scores
-        from inside_keras.evaluation.acdc_report import write_report
-        from inside_keras.evaluation.acdc_submission import score_submission
+        from inside_keras.evaluation.acdc.report import write_report
+        from inside_keras.evaluation.acdc.slices import volume_scores
+        from inside_keras.evaluation.acdc.submission import score_submission
 
         rows, ignored = score_submission(self.submission, self.source, "training")
         scored = sorted({row["patient"] for row in rows})

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import inside_keras
-from inside_keras.atomic import write_json
-from inside_keras.threads import thread_limits
+from inside_keras.runs.atomic import write_json
+from inside_keras.runs.threads import thread_limits
 
 #: Where each run's training time is kept, inside its output folder.
 TIMING_FILE = "train_seconds.json"
@@ -136,9 +136,9 @@ class _MethodProgress:
             print(f"{method} trained in {seconds:.0f} s", flush=True)
 
     def refresh(self):
-        from inside_keras.checkpoint import read_state
         from inside_keras.errors import InputError
-        from inside_keras.run_files import CHECKPOINT_DIR
+        from inside_keras.runs.files import CHECKPOINT_DIR
+        from inside_keras.training.checkpoint import read_state
 
         for method, config in self.configs.items():
             try:
@@ -177,7 +177,7 @@ def train_methods(configs, out_dir, jobs, verbose=True):
     import json
 
     from inside_keras.config import save_config
-    from inside_keras.run_files import CONFIG_FILE
+    from inside_keras.runs.files import CONFIG_FILE
     from inside_keras.training import check_same_config, run_is_finished
 
     for config in configs.values():  # an earlier run is reused only for the same config

@@ -105,7 +105,7 @@ def _epochs_cell(epochs):
 
 def write_results(out_dir, results, evaluation, config):
     """`results.json` and `results.md` in `out_dir` (atomically)."""
-    from inside_keras.atomic import write_json, write_text
+    from inside_keras.runs.atomic import write_json, write_text
 
     out_dir = Path(out_dir)
     write_json(out_dir / "results.json", results)
@@ -142,8 +142,8 @@ def write_results(out_dir, results, evaluation, config):
 
 def _plot_attention(maps, test, labels, indices, titles, out_path):
     """The figure of the test samples `indices` with the first level's attention `maps`."""
+    from inside_keras.evaluation.plots import plot_samples
     from inside_keras.evaluation.predict import truth_labels
-    from inside_keras.plots import plot_samples
 
     plot_samples(
         test["x"][indices],
@@ -179,7 +179,7 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
 
     Args:
         spec: a `ReproductionSpec`.
-        output: the results folder, an `inside_keras.outputs.OutputFolder` already
+        output: the results folder, an `inside_keras.runs.outputs.OutputFolder` already
             checked; it is created (with its marker) only once the data is good.
         data_dir: dataset root for generated and prepared data (reused when present).
         jobs: training runs at once (see `train_methods`); None: one per CPU.
@@ -214,10 +214,10 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
 
     import keras
 
-    from inside_keras.checkpoint import load_model, read_state
     from inside_keras.evaluation.predict import attention_maps, predict_arrays, to_labels
     from inside_keras.reproduce.datasets import evaluation_of
-    from inside_keras.run_files import CHECKPOINT_DIR, MODEL_FILE
+    from inside_keras.runs.files import CHECKPOINT_DIR, MODEL_FILE
+    from inside_keras.training.checkpoint import load_model, read_state
 
     evaluation = evaluation_of(spec.evaluation)
     fold_ids = [None] if folds is None else list(range(folds))

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from inside_keras.atomic import atomic_path
 from inside_keras.config import save_config
-from inside_keras.plots import save_figure
+from inside_keras.evaluation.plots import save_figure
+from inside_keras.runs.atomic import atomic_path
 
 #: Metrics copied from each trial's last report, when reported.
 FINAL_METRICS = ("loss", "val_loss", "dice", "val_dice", "dice_soft", "val_dice_soft")

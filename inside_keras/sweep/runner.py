@@ -22,9 +22,9 @@ import math
 from pathlib import Path
 
 from inside_keras.errors import InputError
+from inside_keras.runs.threads import thread_limits
 from inside_keras.sweep import report
 from inside_keras.sweep.connection import connect_ray, ray_address
-from inside_keras.threads import thread_limits
 
 #: Name of the Tune experiment folder under the storage path.
 EXPERIMENT_NAME = "sweep"
@@ -224,7 +224,7 @@ def check_fingerprint(out_dir, value, resume):
     Raises:
         InputError: resuming with another spec or data than the sweep started with.
     """
-    from inside_keras.atomic import write_json
+    from inside_keras.runs.atomic import write_json
 
     path = Path(out_dir) / FINGERPRINT_FILE
     if resume and path.is_file():

@@ -3,7 +3,7 @@
 `train_trial(params, arrays=..., spec=...)` is wrapped by `tune.with_parameters`, so
 the prepared arrays travel to the object store once and every trial reads them from
 there, on any node. The trial trains with the package's one training loop
-(`inside_keras.training.fit_experiment`), whose checkpoint (`inside_keras.checkpoint`:
+(`inside_keras.training.fit_experiment`), whose checkpoint (`inside_keras.training.checkpoint`:
 `state.json` and the epoch's `.keras` files) is written after every epoch into a
 folder of the trial; `ReportToTune` then calls `ray.tune.report(metrics,
 checkpoint=...)` with that folder. A restarted trial (after a crash, or in a resumed

@@ -1187,7 +1187,7 @@ def test_ctrl_c_at_any_moment_of_predict_is_one_line_and_130(seconds, tmp_path, 
 def test_an_internal_error_is_one_line_and_its_traceback_is_for_debug(monkeypatch, capsys):
     import argparse
 
-    import inside_keras.cli as cli
+    import inside_keras.cli.entry_point as cli
 
     def failing(args):
         raise RuntimeError("an assumption of the package broke\nacross lines")

@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args):
-    """`python -m inside_keras.cli ARGS` with this checkout first on the path."""
+    """`python -m inside_keras ARGS` with this checkout first on the path."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "inside_keras.cli", *map(str, args)]
+    command = [sys.executable, "-m", "inside_keras", *map(str, args)]
     return subprocess.run(command, env=env, capture_output=True, text=True, check=False)

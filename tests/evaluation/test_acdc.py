@@ -12,7 +12,8 @@ from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
 from inside_keras.data.acdc.reader import read_info
 from inside_keras.data.prepared import select_split
 from inside_keras.errors import InputError
-from inside_keras.evaluation.acdc import (
+from inside_keras.evaluation.acdc.scores import SCORE_FIELDS
+from inside_keras.evaluation.acdc.slices import (
     CHALLENGE_FIELDS,
     EvaluationResult,
     challenge_markdown,
@@ -22,8 +23,7 @@ from inside_keras.evaluation.acdc import (
     scores,
     to_source_slice,
 )
-from inside_keras.evaluation.acdc_scores import SCORE_FIELDS
-from inside_keras.evaluation.acdc_submission import score_submission, write_submission
+from inside_keras.evaluation.acdc.submission import score_submission, write_submission
 from tests.data import acdc_folders
 
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from inside_keras.evaluation.acdc_clinical import CLINICAL_FIELDS, clinical_rows
-from inside_keras.evaluation.acdc_scores import SCORE_FIELDS, score_volume
-from inside_keras.evaluation.acdc_summary import (
+from inside_keras.evaluation.acdc.clinical import CLINICAL_FIELDS, clinical_rows
+from inside_keras.evaluation.acdc.scores import SCORE_FIELDS, score_volume
+from inside_keras.evaluation.acdc.summary import (
     agreement,
     metric_summary,
     summary,

@@ -100,7 +100,7 @@ def test_saved_model_predicts_another_size_in_a_fresh_process(tmp_path):
     np.savez(tmp_path / "other.npz", **other)
     np.save(tmp_path / "expected.npy", model.predict(other, verbose=0))
     script = (
-        "import sys, numpy as np, keras, inside_keras.objects\n"
+        "import sys, numpy as np, keras, inside_keras.models.custom_objects\n"
         "folder = sys.argv[1]\n"
         "model = keras.saving.load_model(folder + '/model.keras')\n"
         "data = dict(np.load(folder + '/other.npz'))\n"

@@ -91,9 +91,9 @@ def test_crashed_trial_recovers_from_its_checkpoint(tmp_path, data):
 
     from ray import cloudpickle
 
-    from inside_keras.checkpoint import read_checkpoint
     from inside_keras.sweep.runner import SweepOptions, run_sweep
     from inside_keras.sweep.spec import load_spec
+    from inside_keras.training.checkpoint import read_checkpoint
     from tests.ray import faults
 
     cloudpickle.register_pickle_by_value(faults)  # the workers need not import `tests`

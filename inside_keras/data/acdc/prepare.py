@@ -13,7 +13,7 @@ slice. The condition `z` concatenates, in the order of `condition`:
 
 Besides `x`, `y`, `z`, `split` and `name`, each sample carries `patient`, `phase`
 (0 ED, 1 ES), `slice_index`, `slice_position`, and the geometry needed to put a
-prediction back at the original spacing (`inside_keras.evaluation.acdc`):
+prediction back at the original spacing (`inside_keras.evaluation.acdc.slices`):
 `source_shape` (H, W), `source_spacing` (row, column, slice mm), `pixel_spacing`
 (row, column mm of `x`), `resampled_shape` and `offset` (where the window starts in the
 resampled slice; negative when padded). With `folds`, each sample also carries its
@@ -35,7 +35,7 @@ from inside_keras.data.splits import (
     stratified_folds,
 )
 from inside_keras.errors import InputError
-from inside_keras.limits import check_image_size
+from inside_keras.runs.limits import check_image_size
 
 #: Condition components, in their default order.
 CONDITIONS = ("phase", "position")

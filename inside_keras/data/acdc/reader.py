@@ -26,7 +26,7 @@ import numpy as np
 
 from inside_keras.data.nifti import load_volume, open_image
 from inside_keras.errors import InputError
-from inside_keras.limits import read_text
+from inside_keras.runs.limits import read_text
 
 #: Class ids of the ground truth, in order.
 LABELS = ("background", "RV", "MYO", "LV")
@@ -76,7 +76,7 @@ class Patient:
 def read_info(path):
     """Parse an `Info.cfg`: `key: value` lines, tolerant of spaces, case and extra keys.
 
-    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`.
+    The file is read no further than `inside_keras.runs.limits.MAX_TEXT_BYTES`.
 
     Returns:
         A dict of the entries as strings, with `ED` and `ES` as 1-based ints and

@@ -23,7 +23,7 @@ from PIL import Image
 from inside_keras.data.clevr_seg import reader
 from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
-from inside_keras.limits import check_image_size
+from inside_keras.runs.limits import check_image_size
 
 #: Fractions of the paper's split, in the order samples are assigned.
 SPLIT_FRACTIONS = (("test", 0.2), ("train", 0.72), ("val", 0.08))

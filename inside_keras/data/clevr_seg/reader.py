@@ -31,7 +31,7 @@ import numpy as np
 from PIL import PngImagePlugin
 
 from inside_keras.errors import InputError
-from inside_keras.limits import check_image_size, read_text
+from inside_keras.runs.limits import check_image_size, read_text
 
 #: Condition type -> its values, in one-hot order.
 CONDITIONS = {
@@ -120,7 +120,7 @@ class Scene:
 def read_png(path):
     """A PNG as a NumPy array (palette images converted to RGB).
 
-    The size in the PNG header is checked against `inside_keras.limits.MAX_IMAGE_PIXELS`
+    The size in the PNG header is checked against `inside_keras.runs.limits.MAX_IMAGE_PIXELS`
     before any pixel is decoded.
 
     Raises:
@@ -147,7 +147,7 @@ def _number(value):
 def read_scene_objects(path):
     """The `objects` list of a scene JSON, each with a valid `pixel_coords`.
 
-    The file is read no further than `inside_keras.limits.MAX_TEXT_BYTES`.
+    The file is read no further than `inside_keras.runs.limits.MAX_TEXT_BYTES`.
 
     Raises:
         InputError: too large, not text, invalid JSON, no `objects` list, or an object

@@ -20,7 +20,7 @@ from PIL import Image
 from inside_keras.data.clevr_seg.reader import FOLDERS, MASK_BACKGROUND, MASK_OBJECT
 from inside_keras.data.parallel import ordered_map
 from inside_keras.errors import InputError
-from inside_keras.limits import check_image_size
+from inside_keras.runs.limits import check_image_size
 
 #: Object colours (RGB) by CLEVR-Seg colour name.
 COLOURS = {

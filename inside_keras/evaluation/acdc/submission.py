@@ -12,7 +12,7 @@ DIR/patient001_ES.nii.gz     on the grid of the patient's ED (ES) frame
 (`<source>/<split>/patientNNN/`, `inside_keras.data.acdc.reader`), or with
 `only_predicted` every one with a file in the folder, must have both files;
 each is scored against the `_gt` volume of the frame `Info.cfg` names for its phase by
-`inside_keras.evaluation.acdc_scores.score_volume`, at the reference's spacing. Other
+`inside_keras.evaluation.acdc.scores.score_volume`, at the reference's spacing. Other
 files in the folder are not read; `ignored_files` lists them.
 
 A prediction must lie on its reference's grid: the same shape, the same voxel spacing
@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from inside_keras.atomic import atomic_path
 from inside_keras.data.acdc.reader import (
     PHASES,
     check_labels,
@@ -36,7 +35,8 @@ from inside_keras.data.acdc.reader import (
 )
 from inside_keras.data.nifti import load_volume
 from inside_keras.errors import InputError
-from inside_keras.evaluation.acdc_scores import score_volume
+from inside_keras.evaluation.acdc.scores import score_volume
+from inside_keras.runs.atomic import atomic_path
 
 #: Largest difference of spacing or affine entries (mm) between prediction and reference.
 GEOMETRY_TOLERANCE_MM = 1e-3
@@ -203,7 +203,7 @@ def write_submission(predictions, arrays, source, split, folder):
     """
     import nibabel
 
-    from inside_keras.evaluation.acdc import predicted_volumes
+    from inside_keras.evaluation.acdc.slices import predicted_volumes
 
     paths = []
     for patient, phase, frame, volume in predicted_volumes(predictions, arrays, source, split):

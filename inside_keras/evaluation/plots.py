@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from inside_keras.atomic import atomic_path
+from inside_keras.runs.atomic import atomic_path
 
 
 def save_figure(figure, path, dpi):
@@ -113,7 +113,7 @@ def plot_bland_altman(panels, out_path, columns=4):
         panels: a list of `(title, pred, ref, stats)`: the panel's title (with its unit),
             the predicted and reference values (`nan` where undefined: not drawn) and a
             dict with `bias`, `loa_low` and `loa_high` (None or `nan` if undefined), as
-            `inside_keras.evaluation.acdc_summary.agreement` gives.
+            `inside_keras.evaluation.acdc.summary.agreement` gives.
         out_path: PNG path.
         columns: panels per row.
     """

@@ -2,7 +2,7 @@
 
 import sys
 
-from inside_keras.commands.options import add_overwrite_argument, add_set_argument
+from inside_keras.cli.options import add_overwrite_argument, add_set_argument
 
 
 def register(subparsers):
@@ -37,8 +37,8 @@ def run(args):
     from inside_keras.data.paths import data_root
     from inside_keras.data.prepared import load_prepared
     from inside_keras.data.ready import prepared_file
-    from inside_keras.outputs import OutputFolder
-    from inside_keras.run_files import RUN_ENTRIES
+    from inside_keras.runs.files import RUN_ENTRIES
+    from inside_keras.runs.outputs import OutputFolder
 
     overrides = list(args.settings)
     if args.out:
@@ -54,10 +54,10 @@ def run(args):
     # with the cost: about 0.4 ms a batch of 8, far less than a train step on a CPU.
     arrays = load_prepared(path, mmap=True)
 
-    from inside_keras.checkpoint import holds_a_finished_epoch
-    from inside_keras.plots import plot_training_curves
-    from inside_keras.run_files import CURVES_FILE, LOG_FILE, MODEL_FILE
+    from inside_keras.evaluation.plots import plot_training_curves
+    from inside_keras.runs.files import CURVES_FILE, LOG_FILE, MODEL_FILE
     from inside_keras.training import TrainingDiverged, train
+    from inside_keras.training.checkpoint import holds_a_finished_epoch
 
     try:
         # A run that fails before its first epoch (a network that does not fit the data,

@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import replace
 
-from inside_keras.commands.options import add_overwrite_argument
+from inside_keras.cli.options import add_overwrite_argument
 from inside_keras.errors import InputError
 
 
@@ -86,7 +86,7 @@ def settings_from_args(args):
 def run(args):
     from inside_keras.benchmark.report import format_table, write_json
     from inside_keras.benchmark.runner import check_backends, run_benchmarks
-    from inside_keras.outputs import claim_file
+    from inside_keras.runs.outputs import claim_file
 
     if args.json:
         claim_file(args.json, args.overwrite)

@@ -9,8 +9,8 @@ Cheap to import: the data modules are imported when the command runs.
 
 from pathlib import Path
 
-from inside_keras.commands.datasets import flag_names
-from inside_keras.commands.options import add_overwrite_argument
+from inside_keras.cli.datasets import flag_names
+from inside_keras.cli.options import add_overwrite_argument
 
 
 def _columns(text):
@@ -95,8 +95,8 @@ def prepare(args):
     """Run `prepare folder`; returns the exit code."""
     from inside_keras.data.folder.prepare import FolderOptions, parse_class_names, prepare_folder
     from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
-    from inside_keras.outputs import claim_file
-    from inside_keras.progress import progress
+    from inside_keras.runs.outputs import claim_file
+    from inside_keras.runs.progress import progress
 
     claim_file(args.out, args.overwrite, ours=is_prepared)
     fields = ("normalise", "size", "labels_map", "val_fraction", "test_fraction", "dims")

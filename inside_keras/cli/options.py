@@ -17,7 +17,7 @@ def add_set_argument(parser, what="the experiment config"):
 
 def add_overwrite_argument(parser):
     """`--overwrite`: write into an output that holds files the command did not write
-    (`inside_keras.outputs.OutputFolder`; folders of the user's are never replaced)."""
+    (`inside_keras.runs.outputs.OutputFolder`; folders of the user's are never replaced)."""
     parser.add_argument(
         "--overwrite",
         action="store_true",

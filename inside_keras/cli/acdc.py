@@ -6,8 +6,8 @@ Cheap to import: the data modules (NumPy, SciPy, nibabel) are imported when a co
 import sys
 from contextlib import contextmanager
 
-from inside_keras.commands.datasets import flag_names
-from inside_keras.commands.options import add_overwrite_argument
+from inside_keras.cli.datasets import flag_names
+from inside_keras.cli.options import add_overwrite_argument
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
 
@@ -40,7 +40,7 @@ def generate(args):
     for flag, value, low in (("--patients", args.patients, 1), ("--seed", args.seed, 0)):
         if value < low:
             raise InputError(f"must be at least {low}, got {value}", flag)
-    from inside_keras.outputs import OutputFolder
+    from inside_keras.runs.outputs import OutputFolder
 
     folder = OutputFolder(args.out, "generate acdc", args.overwrite, ("training",))
     details = {"patients": args.patients, "seed": args.seed}
@@ -48,7 +48,7 @@ def generate(args):
         print(f"{args.out} already holds these phantoms ({details}); nothing to do")
         return 0
     from inside_keras.data.acdc.phantom import generate_acdc
-    from inside_keras.progress import progress
+    from inside_keras.runs.progress import progress
 
     with _writing(args.out), progress("generate acdc") as update:
         folder.build(
@@ -131,8 +131,8 @@ def prepare(args):
     """Run `prepare acdc`; returns the exit code."""
     from inside_keras.data.acdc.prepare import PrepareOptions, prepare_acdc
     from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
-    from inside_keras.outputs import claim_file
-    from inside_keras.progress import progress
+    from inside_keras.runs.outputs import claim_file
+    from inside_keras.runs.progress import progress
 
     fields = ("spacing", "size", "condition", "position", "val_fraction", "test_fraction")
     source = args.source if args.source is not None else data_root() / "acdc"
@@ -187,11 +187,11 @@ def add_score_arguments(parser):
 def score(args):
     """Run `score acdc`; returns the exit code."""
     from inside_keras.data.acdc.reader import patient_folders
-    from inside_keras.evaluation.acdc_report import FIGURE, FILES, write_report
-    from inside_keras.evaluation.acdc_submission import score_submission
-    from inside_keras.evaluation.acdc_summary import summary_markdown
-    from inside_keras.outputs import OutputFolder
-    from inside_keras.progress import progress
+    from inside_keras.evaluation.acdc.report import FIGURE, FILES, write_report
+    from inside_keras.evaluation.acdc.submission import score_submission
+    from inside_keras.evaluation.acdc.summary import summary_markdown
+    from inside_keras.runs.outputs import OutputFolder
+    from inside_keras.runs.progress import progress
 
     folder = OutputFolder(args.out, "score acdc", args.overwrite, FILES)
     source = args.source if args.source is not None else data_root() / "acdc"

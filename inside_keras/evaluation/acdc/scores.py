@@ -1,16 +1,16 @@
 """Score a predicted ACDC label volume against its reference, per structure.
 
 `score_volume` is the one scorer of ACDC segmentations. `inside-keras score acdc`
-(prediction files in the challenge's layout, `inside_keras.evaluation.acdc_submission`)
+(prediction files in the challenge's layout, `inside_keras.evaluation.acdc.submission`)
 and `inside-keras evaluate` and `reproduce acdc` (prepared slices put back on the source
-grid, `inside_keras.evaluation.acdc`) all call it. For RV, MYO and LV it gives the Dice,
+grid, `inside_keras.evaluation.acdc.slices`) all call it. For RV, MYO and LV it gives the Dice,
 the Hausdorff distance, HD95 and ASSD in mm at the volume's spacing (surfaces and
 empty-mask conventions of `inside_keras.evaluation.masks`) and both volumes in ml.
 
 Example:
 
 ```python
-from inside_keras.evaluation.acdc_scores import score_volume
+from inside_keras.evaluation.acdc.scores import score_volume
 
 rows = score_volume("patient001", "ED", predicted_ids, reference_ids, (1.37, 1.37, 10.0))
 rows[0]  # {"patient", "phase", "structure": "LV", "dice", "hd", ..., "volume_ml_ref"}

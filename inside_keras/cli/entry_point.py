@@ -1,13 +1,13 @@
 """The `inside-keras` command line.
 
 Each sub-command is added by a `register*(subparsers)` function of a module under
-`inside_keras.commands` (listed in `COMMANDS`), which adds its parser and sets a
+`inside_keras.cli` (listed in `COMMANDS`), which adds its parser and sets a
 `func(args) -> int` default. Bad input raises `InputError`; it is reported here as one line on
 stderr with exit code 2, never as a traceback. So is a missing dependency of the `cli` extra
 (`pip install inside-keras` alone gives the layers and models, not the command line's data,
 figure and config libraries). Ctrl-C ends any command with one line and exit code 130;
 an error of the package itself is one line too, with exit code 1, and its traceback is
-shown with `--debug` (which also lets library noise through, `inside_keras.quiet`).
+shown with `--debug` (which also lets library noise through, `inside_keras.runs.quiet`).
 """
 
 import argparse
@@ -17,12 +17,12 @@ import sys
 
 from inside_keras import __version__
 from inside_keras.errors import InputError
-from inside_keras.quiet import catching_ctrl_c, quiet_backend_import, raise_if_interrupted
+from inside_keras.runs.quiet import catching_ctrl_c, quiet_backend_import, raise_if_interrupted
 
 #: Anywhere on the command line: tracebacks of internal errors and library output shown.
 DEBUG_FLAG = "--debug"
 
-#: (module under `inside_keras.commands`, register function), in listing order.
+#: (module under `inside_keras.cli`, register function), in listing order.
 COMMANDS = (
     ("datasets", "register_generate"),
     ("datasets", "register_prepare"),
@@ -68,7 +68,7 @@ def build_parser():
         title="commands", dest="command", parser_class=OneLineArgumentParser
     )
     for module_name, function in COMMANDS:
-        module = importlib.import_module(f"inside_keras.commands.{module_name}")
+        module = importlib.import_module(f"inside_keras.cli.{module_name}")
         getattr(module, function)(subparsers)
     return parser
 
@@ -78,7 +78,7 @@ def main(argv=None):
 
     TensorFlow's C++ logging (which Keras may load even under another backend) is quiet
     unless `TF_CPP_MIN_LOG_LEVEL` is set (e.g. to 0), and what it prints regardless while
-    it loads is silenced (`inside_keras.quiet`), so a command's stderr carries its own
+    it loads is silenced (`inside_keras.runs.quiet`), so a command's stderr carries its own
     messages; `--debug` (anywhere on the command line) shows everything.
     """
     argv = list(sys.argv[1:] if argv is None else argv)

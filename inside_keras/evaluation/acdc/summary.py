@@ -13,8 +13,8 @@
 import numpy as np
 
 from inside_keras.data.acdc.reader import PHASES
-from inside_keras.evaluation.acdc_clinical import INDICES
-from inside_keras.evaluation.acdc_scores import METRICS, TABLE_STRUCTURES
+from inside_keras.evaluation.acdc.clinical import INDICES
+from inside_keras.evaluation.acdc.scores import METRICS, TABLE_STRUCTURES
 
 #: z of the 95 % limits of agreement.
 LIMITS_Z = 1.96
@@ -49,7 +49,7 @@ def metric_summary(rows, metrics=METRICS):
     """Mean ± std of each metric per phase and structure.
 
     Args:
-        rows: score rows (`inside_keras.evaluation.acdc_scores.SCORE_FIELDS`).
+        rows: score rows (`inside_keras.evaluation.acdc.scores.SCORE_FIELDS`).
         metrics: the metrics summarised.
 
     Returns:
@@ -102,7 +102,7 @@ def clinical_agreement(clinical_rows):
     """`{index: {"name", "unit", **agreement(...)}}` for each index of `INDICES`.
 
     Args:
-        clinical_rows: rows of `inside_keras.evaluation.acdc_clinical.clinical_rows`.
+        clinical_rows: rows of `inside_keras.evaluation.acdc.clinical.clinical_rows`.
     """
     return {
         index: {

@@ -1,7 +1,7 @@
 """ACDC's clinical indices from the volumes of the ED and ES segmentations.
 
 Per patient, from the predicted and the reference label volumes (`volume_ml_pred` and
-`volume_ml_ref` of `inside_keras.evaluation.acdc_scores` rows): the end-diastolic and
+`volume_ml_ref` of `inside_keras.evaluation.acdc.scores` rows): the end-diastolic and
 end-systolic volumes of the LV and RV cavities (EDV, ESV, ml), their ejection fractions
 (EF = 100 (EDV − ESV) / EDV, %) and the myocardial mass at ED (MYO volume at ED times
 1.05 g/ml), the indices the ACDC challenge compares (Bernard et al., IEEE TMI 2018).
@@ -57,7 +57,7 @@ def clinical_rows(score_rows):
     """One row of `CLINICAL_FIELDS` per patient, from the score rows of its ED and ES.
 
     Args:
-        score_rows: rows of `inside_keras.evaluation.acdc_scores.score_volume` covering
+        score_rows: rows of `inside_keras.evaluation.acdc.scores.score_volume` covering
             LV, RV and MYO at ED and ES of every patient.
 
     Returns:

@@ -3,8 +3,8 @@
 import os
 from pathlib import Path
 
-from inside_keras.commands.options import add_overwrite_argument, add_set_argument
-from inside_keras.commands.reproduce import BACKENDS
+from inside_keras.cli.options import add_overwrite_argument, add_set_argument
+from inside_keras.cli.reproduce import BACKENDS
 from inside_keras.errors import InputError
 
 
@@ -84,7 +84,7 @@ def _reported_an_epoch(out):
 
 def run(args):
     out = args.out or Path("runs") / f"sweep-{args.spec.stem}{'-quick' if args.quick else ''}"
-    from inside_keras.outputs import OutputFolder
+    from inside_keras.runs.outputs import OutputFolder
 
     output = OutputFolder(out, "sweep", args.overwrite)
     if args.resume and output.earlier is None:

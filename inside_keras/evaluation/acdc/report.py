@@ -14,11 +14,11 @@ Each file is written atomically.
 
 from pathlib import Path
 
-from inside_keras.atomic import write_csv, write_json, write_text
-from inside_keras.evaluation.acdc_clinical import CLINICAL_FIELDS, clinical_rows
-from inside_keras.evaluation.acdc_scores import SCORE_FIELDS
-from inside_keras.evaluation.acdc_summary import summary, summary_markdown
-from inside_keras.plots import plot_bland_altman
+from inside_keras.evaluation.acdc.clinical import CLINICAL_FIELDS, clinical_rows
+from inside_keras.evaluation.acdc.scores import SCORE_FIELDS
+from inside_keras.evaluation.acdc.summary import summary, summary_markdown
+from inside_keras.evaluation.plots import plot_bland_altman
+from inside_keras.runs.atomic import write_csv, write_json, write_text
 
 #: The files written, in the order of the table above.
 FILES = ("scores.csv", "clinical.csv", "summary.json", "summary.md", "bland_altman.png")
@@ -31,7 +31,7 @@ def write_report(folder, rows):
     Args:
         folder: the output folder.
         rows: score rows of every patient at ED and ES
-            (`inside_keras.evaluation.acdc_scores.score_volume`).
+            (`inside_keras.evaluation.acdc.scores.score_volume`).
 
     Returns:
         The summary (`acdc_summary.summary`, as in `summary.json`).

@@ -2,7 +2,7 @@
 
 All losses take sigmoid (one channel) or softmax (`C` channels) probabilities
 `(batch, *spatial, C)` with 2-D or 3-D spatial axes, and targets as described
-in `inside_keras.targets.one_hot_targets`: {0, 1} masks for one channel, integer
+in `inside_keras.losses.targets.one_hot_targets`: {0, 1} masks for one channel, integer
 class ids `(batch, *spatial)` or `(batch, *spatial, 1)` (or one-hot) for `C > 1`.
 Each returns one value per image, averaged over the batch by Keras.
 
@@ -29,7 +29,7 @@ import keras
 from keras import ops
 
 from inside_keras.evaluation.soft_dice import soft_dice
-from inside_keras.targets import one_hot_targets, spatial_axes
+from inside_keras.losses.targets import one_hot_targets, spatial_axes
 
 
 def _mean_soft_dice(y_true, y_pred, smooth):

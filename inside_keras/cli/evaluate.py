@@ -10,7 +10,7 @@ said once, in one warning line each on stderr, after the predictions are written
 import sys
 from pathlib import Path
 
-from inside_keras.commands.options import add_overwrite_argument
+from inside_keras.cli.options import add_overwrite_argument
 from inside_keras.errors import InputError
 
 #: The subfolder of `predict --out` holding ACDC's label volumes in the challenge's
@@ -124,8 +124,8 @@ def _acdc_source(args):
 
 
 def _load_task(args):
-    from inside_keras.checkpoint import load_model
     from inside_keras.evaluation.predict import task_of
+    from inside_keras.training.checkpoint import load_model
 
     model = load_model(args.model)
     return model, task_of(model)
@@ -159,7 +159,7 @@ def evaluate(args):
     from inside_keras.evaluation.masks import dice_scores
     from inside_keras.evaluation.predict import predict_arrays, to_labels, truth_labels
     from inside_keras.evaluation.soft_dice import epsilon_dice_per_image
-    from inside_keras.outputs import claim_file
+    from inside_keras.runs.outputs import claim_file
 
     if args.csv:
         claim_file(args.csv, args.overwrite, flag="--csv")
@@ -180,15 +180,15 @@ def evaluate(args):
     if "label_file" in arrays:
         return _evaluate_volumes(labels, arrays, task, args)
     if "patient" in arrays:
-        from inside_keras.evaluation.acdc import challenge_markdown
-        from inside_keras.evaluation.acdc import evaluate as acdc_evaluate
+        from inside_keras.evaluation.acdc.slices import challenge_markdown
+        from inside_keras.evaluation.acdc.slices import evaluate as acdc_evaluate
 
         result = acdc_evaluate(probabilities, arrays, _acdc_source(args), args.source_split)
         print("\n".join(challenge_markdown(result.challenge())))
         if args.csv:
             result.to_csv(args.csv)
     elif args.csv:
-        from inside_keras.atomic import write_csv
+        from inside_keras.runs.atomic import write_csv
 
         rows = zip(arrays["name"], scores["per_image"], soft, strict=True)
         write_csv(
@@ -221,7 +221,7 @@ def _evaluate_volumes(labels, arrays, task, args):
             + (f" ({undefined} undefined: the class empty in one of the two)" if undefined else "")
         )
     if args.csv:
-        from inside_keras.atomic import write_csv
+        from inside_keras.runs.atomic import write_csv
 
         write_csv(args.csv, ["name", "class", "dice", "hd95"], rows)
         print(f"wrote {args.csv}", file=sys.stderr)
@@ -257,7 +257,7 @@ def _predict(args, notes=None):
         to_source_grid,
         write_nifti,
     )
-    from inside_keras.outputs import OutputFolder, OutputNames
+    from inside_keras.runs.outputs import OutputFolder, OutputNames
 
     if args.limit is not None and args.limit < 1:
         raise InputError(f"must be at least 1, got {args.limit}", "--limit")
@@ -364,7 +364,7 @@ def _save_png(pixels, path):
     """Write a uint8 image atomically."""
     from PIL import Image
 
-    from inside_keras.atomic import atomic_path
+    from inside_keras.runs.atomic import atomic_path
 
     with atomic_path(path) as temporary:
         Image.fromarray(pixels).save(temporary, format="PNG")
@@ -372,7 +372,7 @@ def _save_png(pixels, path):
 
 def _write_acdc_submission(probabilities, arrays, args):
     """The predicted label volumes in the challenge's layout, in `SUBMISSION_FOLDER`."""
-    from inside_keras.evaluation.acdc_submission import write_submission
+    from inside_keras.evaluation.acdc.submission import write_submission
 
     folder = args.out / SUBMISSION_FOLDER
     if folder.exists() and not folder.is_dir():

@@ -22,8 +22,8 @@ import math
 import zipfile
 from pathlib import Path
 
-from inside_keras.atomic import atomic_path, write_json
 from inside_keras.errors import InputError
+from inside_keras.runs.atomic import atomic_path, write_json
 
 STATE_FILE = "state.json"
 #: Version of the `state.json` layout.
@@ -135,7 +135,7 @@ def read_checkpoint(folder):
 def load_model(path):
     """A `.keras` model written by this package (any backend), compiled as it was saved.
 
-    Imports `inside_keras.objects` first: the package's layers, losses and metrics
+    Imports `inside_keras.models.custom_objects` first: the package's layers, losses and metrics
     register themselves with Keras, which needs them to rebuild the model.
 
     Raises:
@@ -150,7 +150,7 @@ def load_model(path):
         raise InputError("not a .keras model archive (zip written by model.save)", path)
     import keras
 
-    import inside_keras.objects  # noqa: F401
+    import inside_keras.models.custom_objects  # noqa: F401
 
     try:
         return keras.saving.load_model(path, safe_mode=True)

@@ -6,8 +6,8 @@ Cheap to import: the data modules are imported when a command runs.
 import sys
 from pathlib import Path
 
-from inside_keras.commands.datasets import flag_names
-from inside_keras.commands.options import add_overwrite_argument
+from inside_keras.cli.datasets import flag_names
+from inside_keras.cli.options import add_overwrite_argument
 from inside_keras.data.clevr_seg import reader
 from inside_keras.data.paths import data_root
 from inside_keras.errors import InputError
@@ -45,8 +45,8 @@ def add_generate_arguments(parser):
 def generate(args):
     """Write a synthetic CLEVR-Seg in the published layout; returns the exit code."""
     from inside_keras.data.clevr_seg import synthetic
-    from inside_keras.outputs import OutputFolder
-    from inside_keras.progress import progress
+    from inside_keras.runs.outputs import OutputFolder
+    from inside_keras.runs.progress import progress
 
     with flag_names("n", "size", "seed", "workers"):
         options = synthetic.GenerateOptions(args.n, args.size, args.seed, _workers(args))
@@ -112,8 +112,8 @@ def prepare(args):
     from inside_keras.data import safe_zip
     from inside_keras.data.clevr_seg import prepare as clevr_prepare
     from inside_keras.data.prepared import is_prepared, save_prepared, split_counts
-    from inside_keras.outputs import claim_file
-    from inside_keras.progress import progress
+    from inside_keras.runs.outputs import claim_file
+    from inside_keras.runs.progress import progress
 
     with flag_names("condition", "size", "seed", "limit", "workers", "split"):
         options = clevr_prepare.PrepareOptions(

@@ -8,9 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from inside_keras.commands.options import add_overwrite_argument, add_set_argument
+from inside_keras.cli.options import add_overwrite_argument, add_set_argument
 from inside_keras.errors import InputError
-from inside_keras.writable import check_folder
+from inside_keras.runs.writable import check_folder
 
 BACKENDS = ("jax", "torch", "tensorflow")
 DATASETS = {
@@ -138,15 +138,15 @@ def run(args):
         + ("-quick" if args.quick else "")
         + (f"-folds{folds}" if folds else "")
     )
-    from inside_keras.outputs import OutputFolder
     from inside_keras.reproduce.runner import output_folders, run_reproduction
+    from inside_keras.runs.outputs import OutputFolder
 
     output = OutputFolder(
         out, f"reproduce {args.dataset}", args.overwrite, entries=output_folders(spec)
     )
     check_folder(args.data or data_root(), "--data")
 
-    from inside_keras.checkpoint import holds_a_finished_epoch
+    from inside_keras.training.checkpoint import holds_a_finished_epoch
 
     try:
         # Undone if it fails before any method finished an epoch (see `train`).

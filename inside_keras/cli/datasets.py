@@ -1,6 +1,6 @@
 """`generate`, `prepare` and `score`: one sub-command each, with one sub-parser per dataset.
 
-Each dataset module under `inside_keras.commands` (named in `DATASET_MODULES`)
+Each dataset module under `inside_keras.cli` (named in `DATASET_MODULES`)
 provides `add_prepare_arguments(parser)` and `prepare(args) -> int`, those that
 can synthesise their dataset `add_generate_arguments(parser)` and `generate(args) -> int`,
 and those that score predictions in their challenge's layout `add_score_arguments(parser)`
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from inside_keras.errors import InputError
 
-#: Dataset name on the command line -> module under `inside_keras.commands`.
+#: Dataset name on the command line -> module under `inside_keras.cli`.
 DATASET_MODULES = {"clevr-seg": "clevr_seg", "acdc": "acdc", "folder": "folder"}
 
 
@@ -37,7 +37,7 @@ def _register(subparsers, command, help_text):
         title="datasets", dest="dataset", required=True, parser_class=type(parser)
     )
     for dataset, module_name in DATASET_MODULES.items():
-        module = importlib.import_module(f"inside_keras.commands.{module_name}")
+        module = importlib.import_module(f"inside_keras.cli.{module_name}")
         if not hasattr(module, command):
             continue  # e.g. no `generate folder`: a folder is the user's own data
         sub = datasets.add_parser(dataset, help=f"{command} {dataset}")

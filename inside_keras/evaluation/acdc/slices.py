@@ -5,7 +5,7 @@ source grid: their class probabilities go through the crop/pad and the in-plane
 resampling recorded by `prepare acdc` backwards (linearly where that upsamples), and
 the argmax is taken there (`predicted_volumes`, which `predict` writes too). They are
 compared with the ground truth read from the source folder by the one ACDC scorer
-(`inside_keras.evaluation.acdc_scores`: Dice, HD, HD95 and ASSD in mm, volumes) for RV,
+(`inside_keras.evaluation.acdc.scores`: Dice, HD, HD95 and ASSD in mm, volumes) for RV,
 MYO and LV at ED and ES, per patient; the challenge table (`challenge_markdown`) is its
 Dice and HD95 as mean ± std. When the prepared spacing is finer than (or equal to) the
 source's and the crop keeps the heart, the ground-truth slices of the prepared dataset
@@ -15,7 +15,7 @@ Example:
 
 ```python
 from inside_keras.data.prepared import load_prepared, select_split
-from inside_keras.evaluation.acdc import challenge_markdown, evaluate
+from inside_keras.evaluation.acdc.slices import challenge_markdown, evaluate
 
 test = select_split(load_prepared("acdc.npz"), "test")
 result = evaluate(model.predict(...), test, "data/acdc")
@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inside_keras.atomic import write_csv
 from inside_keras.data.acdc.reader import LABELS, PHASES, STRUCTURES, read_patient
 from inside_keras.data.resample import resample, scale_factors, window
 from inside_keras.errors import InputError
-from inside_keras.evaluation.acdc_scores import SCORE_FIELDS, TABLE_STRUCTURES, score_volume
-from inside_keras.evaluation.acdc_summary import metric_summary
+from inside_keras.evaluation.acdc.scores import SCORE_FIELDS, TABLE_STRUCTURES, score_volume
+from inside_keras.evaluation.acdc.summary import metric_summary
 from inside_keras.evaluation.masks import dice_scores
 from inside_keras.evaluation.predict import to_labels, truth_labels
+from inside_keras.runs.atomic import write_csv
 
 #: Per-sample arrays of a prepared ACDC dataset that evaluation needs.
 GEOMETRY_KEYS = (
@@ -75,7 +75,7 @@ class EvaluationResult:
     """Per-patient scores of an ACDC evaluation.
 
     Attributes:
-        rows: the score rows (`inside_keras.evaluation.acdc_scores.SCORE_FIELDS`), one
+        rows: the score rows (`inside_keras.evaluation.acdc.scores.SCORE_FIELDS`), one
             per patient, phase and structure; distances are `nan` where exactly one of
             prediction and truth is empty.
     """
@@ -84,7 +84,7 @@ class EvaluationResult:
 
     def summary(self):
         """Mean ± std (population) of Dice and HD95 per phase and structure, as dicts of
-        `SUMMARY_FIELDS` (a view of `inside_keras.evaluation.acdc_summary.metric_summary`).
+        `SUMMARY_FIELDS` (a view of `inside_keras.evaluation.acdc.summary.metric_summary`).
 
         Undefined HD95 values (`nan`) are left out of the HD95 statistics and counted in
         `hd95_undefined`.
@@ -349,7 +349,7 @@ def volume_scores(rows):
     """The headline scores of per-volume score rows, a JSON-ready dict.
 
     Args:
-        rows: score rows (`inside_keras.evaluation.acdc_scores.SCORE_FIELDS`) of every
+        rows: score rows (`inside_keras.evaluation.acdc.scores.SCORE_FIELDS`) of every
             scored patient at ED and ES.
 
     Returns:

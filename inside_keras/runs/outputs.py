@@ -25,9 +25,9 @@ import shutil
 from pathlib import Path
 
 from inside_keras import __version__
-from inside_keras.atomic import write_json
 from inside_keras.errors import InputError
-from inside_keras.writable import check_file, check_folder
+from inside_keras.runs.atomic import write_json
+from inside_keras.runs.writable import check_file, check_folder
 
 #: The marker file a command writes into its output folder.
 MARKER = ".inside-keras.json"
@@ -62,7 +62,7 @@ class OutputFolder:
         earlier: the marker of this command's earlier output in the folder, or None.
 
     Raises:
-        InputError: the path is a file or not writable (`inside_keras.writable`), the
+        InputError: the path is a file or not writable (`inside_keras.runs.writable`), the
             folder holds files of the user's (without `overwrite`), or a folder of the
             user's where the command writes one.
     """
@@ -242,7 +242,7 @@ def claim_file(path, overwrite=False, ours=None, flag="--out"):
         flag: the option that named the file, for messages.
 
     Raises:
-        InputError: `path` is a folder or not writable (`inside_keras.writable`), or an
+        InputError: `path` is a folder or not writable (`inside_keras.runs.writable`), or an
             existing file that is not this command's own (without `overwrite`).
     """
     path = Path(path)

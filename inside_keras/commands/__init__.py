@@ -1,1 +1,0 @@
-"""Sub-commands of the `inside-keras` command line, one module each."""
