@@ -76,6 +76,10 @@ def build_parser():
 def main(argv=None):
     """Entry point of the `inside-keras` console script; returns the exit code.
 
+    Bad input (`InputError`) is one line on stderr and exit code 2, so is a missing
+    package of the `cli` extra; Ctrl-C at any moment, from parsing on, is one line and
+    130; any other error is one line and 1, its traceback shown with `--debug`.
+
     TensorFlow's C++ logging (which Keras may load even under another backend) is quiet
     unless `TF_CPP_MIN_LOG_LEVEL` is set (e.g. to 0), and what it prints regardless while
     it loads is silenced (`inside_keras.runs.quiet`), so a command's stderr carries its own
@@ -84,53 +88,51 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
+    # The command's name for its messages, before parsing (which Ctrl-C may interrupt):
+    # the first argument that is not an option (the top level's options take no value).
+    name = " ".join(["inside-keras", *[arg for arg in argv if not arg.startswith("-")][:1]])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not debug:
         quiet_backend_import()
     with catching_ctrl_c():
         try:
-            code = _run_command(argv, debug)
-        except ModuleNotFoundError as error:
-            missing = (error.name or "").partition(".")[0]
-            if missing not in CLI_EXTRA_MODULES:
+            code = _run_command(argv)
+            raise_if_interrupted()  # a Ctrl-C a library swallowed still ends the command
+            return code
+        except InputError as error:
+            line = " ".join(str(error).split())  # one line, whatever the input held
+            print(f"{name}: error: {line}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:
+            missing = (getattr(error, "name", None) or "").partition(".")[0]
+            if isinstance(error, ModuleNotFoundError) and missing in CLI_EXTRA_MODULES:
+                print(
+                    f"{name}: error: the command line needs the cli extra ({missing} is not "
+                    "installed): pip install 'inside-keras[cli]'",
+                    file=sys.stderr,
+                )
+                return 2
+            if debug:
                 raise
+            line = " ".join(f"{type(error).__name__}: {error}".split())[:500]
             print(
-                f"inside-keras: error: the command line needs the cli extra ({missing} is not "
-                "installed): pip install 'inside-keras[cli]'",
+                f"{name}: internal error: {line} (run again with --debug for the traceback)",
                 file=sys.stderr,
             )
-            return 2
-    return code
+            return 1
 
 
-def _run_command(argv, debug=False):
-    """Parse `argv` and run the chosen sub-command; `InputError` becomes exit code 2."""
+def _run_command(argv):
+    """Parse `argv` and run the chosen sub-command; its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
-    name = f"inside-keras {args.command}"
-    try:
-        code = args.func(args) or 0
-        raise_if_interrupted()  # a Ctrl-C a library swallowed still ends the command
-        return code
-    except InputError as error:
-        line = " ".join(str(error).split())  # one line, whatever the input held
-        print(f"{name}: error: {line}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:
-        if debug:
-            raise
-        line = " ".join(f"{type(error).__name__}: {error}".split())[:500]
-        print(
-            f"{name}: internal error: {line} (run again with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+    return args.func(args) or 0
 
 
 if __name__ == "__main__":

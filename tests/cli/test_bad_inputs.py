@@ -1194,14 +1194,15 @@ def test_an_internal_error_is_one_line_and_its_traceback_is_for_debug(monkeypatc
 
     def parser():
         built = argparse.ArgumentParser(prog="inside-keras")
-        built.set_defaults(func=failing, command="info")
+        built.add_argument("command")
+        built.set_defaults(func=failing)
         return built
 
     monkeypatch.setattr(cli, "build_parser", parser)
-    assert main([]) == 1
+    assert main(["info"]) == 1
     err = capsys.readouterr().err
     check_one_line(err, 1, 1)
     assert err.startswith("inside-keras info: internal error: RuntimeError: an assumption")
     assert "run again with --debug for the traceback" in err
     with pytest.raises(RuntimeError, match="an assumption"):
-        main(["--debug"])
+        main(["info", "--debug"])
