@@ -16,8 +16,14 @@ import os
 import sys
 
 from inside_keras import __version__
+from inside_keras.cli import command_name
 from inside_keras.errors import InputError
-from inside_keras.runs.quiet import catching_ctrl_c, quiet_backend_import, raise_if_interrupted
+from inside_keras.runs.quiet import (
+    catching_ctrl_c,
+    interrupted,
+    quiet_backend_import,
+    raise_if_interrupted,
+)
 
 #: Anywhere on the command line: tracebacks of internal errors and library output shown.
 DEBUG_FLAG = "--debug"
@@ -73,24 +79,22 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    """Entry point of the `inside-keras` console script; returns the exit code.
+def run(argv):
+    """The command line `argv` asks for (`inside_keras.cli.main` calls it); its exit code.
 
     Bad input (`InputError`) is one line on stderr and exit code 2, so is a missing
     package of the `cli` extra; Ctrl-C at any moment, from parsing on, is one line and
-    130; any other error is one line and 1, its traceback shown with `--debug`.
+    130, as is any error raised after one (a library interrupted in its middle); any other
+    error is one line and 1, its traceback shown with `--debug`.
 
     TensorFlow's C++ logging (which Keras may load even under another backend) is quiet
     unless `TF_CPP_MIN_LOG_LEVEL` is set (e.g. to 0), and what it prints regardless while
     it loads is silenced (`inside_keras.runs.quiet`), so a command's stderr carries its own
     messages; `--debug` (anywhere on the command line) shows everything.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
-    # The command's name for its messages, before parsing (which Ctrl-C may interrupt):
-    # the first argument that is not an option (the top level's options take no value).
-    name = " ".join(["inside-keras", *[arg for arg in argv if not arg.startswith("-")][:1]])
+    name = command_name(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not debug:
         quiet_backend_import()
@@ -107,6 +111,9 @@ def main(argv=None):
             print(f"{name}: interrupted", file=sys.stderr)
             return 130
         except Exception as error:
+            if interrupted():  # raised by a library that a Ctrl-C interrupted
+                print(f"{name}: interrupted", file=sys.stderr)
+                return 130
             missing = (getattr(error, "name", None) or "").partition(".")[0]
             if isinstance(error, ModuleNotFoundError) and missing in CLI_EXTRA_MODULES:
                 print(
@@ -133,7 +140,3 @@ def _run_command(argv):
         parser.print_help()
         return 0
     return args.func(args) or 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,9 @@
   descriptor 2 when it is imported, whatever `TF_CPP_MIN_LOG_LEVEL` says, so no switch of
   the library silences them: `quiet_backend_import` points descriptor 2 at a temporary
   file while `keras` (and the backend it loads) is first imported, wherever in a command
-  that happens, and gives it back after; with `--debug` nothing is hidden.
+  that happens, and gives it back after; with `--debug` nothing is hidden. A Ctrl-C
+  during that import ends the command once the import is whole (interrupted in its
+  middle, a backend's native code can abort the process).
 - **Python warnings** of libraries (Keras's, NumPy's deprecations) are ignored unless
   `--debug`.
 """
@@ -103,8 +105,37 @@ class _QuietLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        with _descriptor_2_silenced():
+        with _ctrl_c_deferred(), _descriptor_2_silenced():
             self.loader.exec_module(module)
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred():
+    """Ctrl-C inside is recorded and raised when the block ends, not in its middle.
+
+    A `KeyboardInterrupt` raised while a backend's native extensions initialise can
+    leave them half-built, and the process then aborts (SIGABRT) with its message on the
+    silenced descriptor: the import is made whole first, then interrupted.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        yield
+        return
+    pressed = []
+
+    def record(signum, frame):
+        _interrupted.set()
+        pressed.append(signum)
+
+    previous = signal.signal(signal.SIGINT, record)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
