@@ -38,7 +38,7 @@ COMMANDS = (
 
 
 #: Top-level import names of the `cli` extra's packages (pyproject.toml).
-CLI_EXTRA_MODULES = frozenset({"yaml", "scipy", "PIL", "nibabel", "matplotlib", "rich"})
+CLI_EXTRA_MODULES = frozenset({"yaml", "pydantic", "scipy", "PIL", "nibabel", "matplotlib", "rich"})
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -91,8 +91,8 @@ def main(argv=None):
         try:
             code = _run_command(argv, debug)
         except ModuleNotFoundError as error:
-            missing = (error.name or "").partition(".")[0]
-            if missing not in CLI_EXTRA_MODULES:
+            missing = _missing_extra(error)
+            if missing is None:
                 raise
             print(
                 f"inside-keras: error: the command line needs the cli extra ({missing} is not "
@@ -101,6 +101,15 @@ def main(argv=None):
             )
             return 2
     return code
+
+
+def _missing_extra(error):
+    """The `cli` extra's package whose absence raised `error`, or None."""
+    if isinstance(error, ModuleNotFoundError):
+        name = (error.name or "").partition(".")[0]
+        if name in CLI_EXTRA_MODULES:
+            return name
+    return None
 
 
 def _run_command(argv, debug=False):
@@ -123,8 +132,8 @@ def _run_command(argv, debug=False):
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        if debug:
-            raise
+        if debug or _missing_extra(error):
+            raise  # a missing extra is reported by `main`
         line = " ".join(f"{type(error).__name__}: {error}".split())[:500]
         print(
             f"{name}: internal error: {line} (run again with --debug for the traceback)",
