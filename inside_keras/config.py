@@ -3,8 +3,13 @@
 An experiment config has four sections, `data`, `model`, `training` and `output`.
 `train` runs one; `reproduce` runs one per method (`inside_keras.reproduce.spec`);
 a sweep's trials each run one (`inside_keras.sweep.spec`). It is read with
-`yaml.safe_load` (`read_yaml_mapping`); unknown keys are rejected with the list of
-known ones, every value is checked against its field's type and range.
+`yaml.safe_load` (`read_yaml_mapping`). Each section is a frozen pydantic dataclass
+whose fields declare their type, range and description once: they check a config
+(unknown keys are rejected with the list of known ones, every value is checked
+against its field's type and range) and make its JSON schema (`config_schema`,
+`inside-keras info --schema`), which editors can check a YAML file against. A refused
+config raises `InputError` in one line: the file and dotted key, the value and what is
+allowed.
 
 Dotted names address any value, in `--set` overrides (`train`, `reproduce`,
 `sweep`), in a reproduction's per-method changes and in a sweep's search space:
@@ -19,13 +24,25 @@ levels named make up the placement). Override values are parsed as YAML scalars.
 
 import copy
 import dataclasses
-import math
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
 
 from inside_keras.errors import InputError
 from inside_keras.runs.limits import hint, limit, read_text
@@ -53,221 +70,225 @@ FINAL_MODELS = ("best", "last")
 #: `training.jit_compile` values: Keras's `compile(jit_compile=...)`.
 JIT_COMPILE = ("auto", True, False)
 
+#: Settings of every config section (`@dataclass(frozen=True, config=SECTION)`):
+#: unknown keys refused, floats finite, field descriptions from attribute docstrings.
+SECTION = ConfigDict(extra="forbid", allow_inf_nan=False, use_attribute_docstrings=True)
 
-@dataclasses.dataclass(frozen=True)
-class GenerateConfig:
-    """Synthetic data generated and prepared before training (cached by its settings).
+
+def _number(value):
+    """YAML 1.1 reads a float without a dot (`1e-3`) as text: it counts as the number.
+    Other text is left for the type check to refuse."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _float(**bounds):
+    """A float field's type, finite and within `bounds` (`ge`, `gt`, `lt`); an int or a
+    number read as text counts (a bool does not)."""
+    return Annotated[StrictFloat, Field(**bounds), BeforeValidator(_number)]
+
+
+#: An int of at least 1 (a bool or a float is no int).
+Count = Annotated[StrictInt, Field(ge=1)]
+#: A seed NumPy's legacy seeding, which Keras uses, accepts.
+Seed = Annotated[StrictInt, Field(ge=0, lt=MAX_SEED)]
+#: A finite float (an int counts, and so does a number YAML 1.1 read as text).
+Float = _float()
+#: A finite float in [0, 1).
+Fraction = _float(ge=0, lt=1)
+#: A positive finite float.
+Positive = _float(gt=0)
+#: A finite float of at least 0.
+NonNegative = _float(ge=0)
+
+
+class _Refused(ValueError):
+    """A section's value refused for what its other fields hold.
 
     Args:
-        dataset: `"clevr-seg"` (coordinates condition, the paper's CLEVR-Seg task) or
-            `"acdc"` (phantom patients, or a real ACDC folder given as `source`;
-            condition phase and slice position).
-        images: CLEVR-Seg images to generate.
-        patients: ACDC phantom patients to generate.
-        size: prepared image side in pixels.
-        spacing: ACDC only: prepared in-plane pixel size in mm. `size * spacing` is
-            the field of view; the phantoms' hearts span up to about 110 mm,
-            off-centre by up to 20 mm: 160 mm holds them.
-        val_fraction: ACDC only: share of patients for validation.
-        test_fraction: ACDC only: share of patients for testing.
-        source: ACDC only: a real ACDC root (`training/patientNNN/`) to prepare instead
-            of generated phantoms.
-        folds: ACDC only: None, or K patient-level cross-validation folds stratified by
-            `Info.cfg` Group (`prepare acdc --folds`): the prepared file carries each
-            slice's `fold` and holds fold 0 out as `test` (`test_fraction` unused);
-            `reproduce` then holds out each fold in turn.
-        seed: generation and split seed.
-        split: CLEVR-Seg only: `"shuffled"` (a seeded permutation) or `"by_name"` (the
-            authors' split: train, val and test as blocks of the names in sorted
-            order; `inside_keras.data.clevr_seg.prepare`).
+        message: what is wrong and what is allowed.
+        key: the field at fault, or None for the section as a whole.
     """
 
-    dataset: str = "clevr-seg"
-    images: int = 2000
-    patients: int = 20
-    size: int = 64
-    spacing: float = 2.5
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    source: str | None = None
-    folds: int | None = None
-    seed: int = 0
-    split: str = "shuffled"
+    def __init__(self, message, key=None):
+        super().__init__(message)
+        self.message = message
+        self.key = key
 
-    def validate(self, where):
-        check_choice(self.dataset, GENERATED_DATASETS, f"{where}.dataset")
-        check_choice(self.split, CLEVR_SPLITS, f"{where}.split")
+
+@dataclass(frozen=True, config=SECTION)
+class GenerateConfig:
+    """Synthetic data generated and prepared before training (cached by its settings)."""
+
+    dataset: Literal[GENERATED_DATASETS] = "clevr-seg"
+    """`"clevr-seg"` (coordinates condition, the paper's CLEVR-Seg task) or `"acdc"`
+    (phantom patients, or a real ACDC folder given as `source`; condition phase and
+    slice position)."""
+    images: Count = 2000
+    """CLEVR-Seg images to generate."""
+    patients: Count = 20
+    """ACDC phantom patients to generate."""
+    size: Count = 64
+    """Prepared image side in pixels."""
+    spacing: Positive = 2.5
+    """ACDC only: prepared in-plane pixel size in mm. `size * spacing` is the field of
+    view; the phantoms' hearts span up to about 110 mm, off-centre by up to 20 mm:
+    160 mm holds them."""
+    val_fraction: Fraction = 0.1
+    """ACDC only: share of patients for validation (with `test_fraction`, below 1)."""
+    test_fraction: Fraction = 0.2
+    """ACDC only: share of patients for testing."""
+    source: StrictStr | None = None
+    """ACDC only: a real ACDC root (`training/patientNNN/`) to prepare instead of
+    generated phantoms."""
+    folds: Annotated[StrictInt | None, Field(ge=2)] = None
+    """ACDC only: None, or K patient-level cross-validation folds stratified by
+    `Info.cfg` Group (`prepare acdc --folds`): the prepared file carries each slice's
+    `fold` and holds fold 0 out as `test` (`test_fraction` unused); `reproduce` then
+    holds out each fold in turn."""
+    seed: Seed = 0
+    """Generation and split seed."""
+    split: Literal[CLEVR_SPLITS] = "shuffled"
+    """CLEVR-Seg only: `"shuffled"` (a seeded permutation) or `"by_name"` (the authors'
+    split: train, val and test as blocks of the names in sorted order;
+    `inside_keras.data.clevr_seg.prepare`)."""
+
+    @model_validator(mode="after")
+    def _check_dataset_options(self):
         if self.split != "shuffled" and self.dataset != "clevr-seg":
-            raise InputError(
-                f"only clevr-seg is split by name; {self.dataset!r} splits by patient",
-                f"{where}.split",
-            )
-        for name in ("images", "patients", "size"):
-            check_at_least(getattr(self, name), 1, f"{where}.{name}")
-        check_seed(self.seed, f"{where}.seed")
-        _check_positive(self.spacing, f"{where}.spacing")
-        for name in ("val_fraction", "test_fraction"):
-            _check_fraction(getattr(self, name), f"{where}.{name}")
+            message = f"only clevr-seg is split by name; {self.dataset!r} splits by patient"
+            raise _Refused(message, "split")
         if self.val_fraction + self.test_fraction >= 1:
-            raise InputError(
+            raise _Refused(
                 f"val_fraction + test_fraction must be below 1, got "
-                f"{self.val_fraction} + {self.test_fraction}",
-                where,
+                f"{self.val_fraction} + {self.test_fraction}"
             )
         if self.source is not None and self.dataset != "acdc":
-            raise InputError(
-                f"only the acdc dataset reads a source folder, not {self.dataset!r}",
-                f"{where}.source",
-            )
-        if self.folds is not None:
-            check_at_least(self.folds, 2, f"{where}.folds")
-            if self.dataset != "acdc":
-                raise InputError(
-                    f"only the acdc dataset is split into folds, not {self.dataset!r}",
-                    f"{where}.folds",
-                )
+            message = f"only the acdc dataset reads a source folder, not {self.dataset!r}"
+            raise _Refused(message, "source")
+        if self.folds is not None and self.dataset != "acdc":
+            message = f"only the acdc dataset is split into folds, not {self.dataset!r}"
+            raise _Refused(message, "folds")
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class DataConfig:
-    """The data a run trains on: a prepared file, or data to generate (one of them).
+    """The data a run trains on: a prepared file, or data to generate (one of them)."""
 
-    Args:
-        path: prepared `.npz` file (see `inside_keras.data.prepared`).
-        generate: synthetic data to generate and prepare instead.
-        augment: random flips that keep the condition true (training split only).
-    """
-
-    path: str | None = None
+    path: StrictStr | None = None
+    """Prepared `.npz` file (see `inside_keras.data.prepared`)."""
     generate: GenerateConfig | None = None
-    augment: bool = False
+    """Synthetic data to generate and prepare instead (under `--data`, default `data/`)."""
+    augment: StrictBool = False
+    """Random flips that keep the condition true (training split only)."""
 
-    def validate(self, where):
+    @model_validator(mode="after")
+    def _check_one_source(self):
         if self.path is not None and self.generate is not None:
-            raise InputError("give path or generate, not both", where)
+            raise _Refused("give path or generate, not both")
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ModelConfig:
-    """Which network and where its conditioning goes.
+    """Which network and where its conditioning goes."""
 
-    Args:
-        architecture: `"encoder_decoder"` (the paper's CLEVR-Seg network) or `"unet"`.
-        conditioning: `"inside"`, `"film"`, `"guide_me"` or `"none"`.
-        placement: U-Net placement (shortcut, list of levels, or level -> type mapping).
-        depth: U-Net depth.
-        base_filters: U-Net filters at the first level.
-        norm: U-Net normalisation: `"batch"`, `"instance"`, `"group"` or None.
-        dropout: U-Net dropout rate.
-        conditioning_options: keyword arguments of the conditioning layer
-            (e.g. INSIDE's `sigma_relative`).
-    """
-
-    architecture: str = "encoder_decoder"
-    conditioning: str = "inside"
+    architecture: StrictStr = "encoder_decoder"
+    """`"encoder_decoder"` (the paper's CLEVR-Seg network) or `"unet"`."""
+    conditioning: StrictStr = "inside"
+    """`"inside"`, `"film"`, `"guide_me"` or `"none"`."""
     placement: Any = "bottleneck"
-    depth: int = 4
-    base_filters: int = 32
-    norm: str | None = "batch"
-    dropout: float = 0.0
+    """U-Net placement: a shortcut (`"bottleneck"`, `"decoder"`, `"all"`, ...), a list
+    of levels, or a mapping of level (`enc0`, `bottleneck`, `dec0`, ...) to
+    conditioning type."""
+    depth: Count = 4
+    """U-Net depth."""
+    base_filters: Count = 32
+    """U-Net filters at the first level."""
+    norm: StrictStr | None = "batch"
+    """U-Net normalisation: `"batch"`, `"instance"`, `"group"` or None."""
+    dropout: Fraction = 0.0
+    """U-Net dropout rate."""
     conditioning_options: dict = dataclasses.field(default_factory=dict)
-
-    def validate(self, where):
-        check_at_least(self.depth, 1, f"{where}.depth")
-        check_at_least(self.base_filters, 1, f"{where}.base_filters")
-        if not 0 <= self.dropout < 1:
-            raise InputError(f"must be in [0, 1), got {self.dropout!r}", f"{where}.dropout")
+    """Keyword arguments of the conditioning layer (e.g. INSIDE's `sigma_relative`)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class TrainingConfig:
-    """How the network is optimised (defaults: the paper's Adam and early stopping).
+    """How the network is optimised (defaults: the paper's Adam and early stopping)."""
 
-    Args:
-        epochs: maximum number of epochs.
-        batch_size: samples per step.
-        learning_rate: Adam's learning rate.
-        loss: loss name (see `inside_keras.losses`).
-        seed: seed for `keras.utils.set_random_seed` and the data order.
-        patience: early-stopping patience on the validation loss, in epochs.
-        min_delta: smallest validation-loss change that counts as improvement.
-        precision: `"float32"`, or mixed precision (`"mixed_bfloat16"`,
-            `"mixed_float16"` with loss scaling): the Keras dtype policy the network is
-            built under; its output layer stays float32.
-        distribution: `"none"` (one device) or `"data_parallel"`: the model replicated
-            on every device Keras lists, each batch split across them
-            (`keras.distribution.DataParallel`; JAX only, `batch_size` a multiple of
-            the number of devices).
-        monitor: what early stopping (`patience`, `min_delta`) and the best model
-            follow: `"val_loss"`, or `"val_pixel_loss"`, the validation loss per pixel
-            of a loss that sums over pixels (`focal_sum`), as the authors' early stopping
-            watched it.
-        final_model: the model a finished run keeps as `model.keras`: `"best"` (the
-            epoch of the best monitored value) or `"last"` (the last epoch's, which the
-            authors' code scores on the test split).
-        jit_compile: Keras's `compile(jit_compile=...)`: `"auto"` (Keras's choice: XLA
-            on JAX and TensorFlow, eager on PyTorch), `true` (XLA; `torch.compile` on
-            PyTorch) or `false` (eager).
-    """
+    epochs: Count = 100
+    """Maximum number of epochs."""
+    batch_size: Count = 32
+    """Samples per step."""
+    learning_rate: Positive = 1e-3
+    """Adam's learning rate."""
+    loss: StrictStr = "bce_dice"
+    """Loss name (see `inside_keras.losses`): `bce_dice`, `focal_sum` (the authors'
+    summed focal loss), `focal`, `dice`, `ce_dice`."""
+    seed: Seed = 0
+    """Seed for `keras.utils.set_random_seed` and the data order."""
+    patience: Count = 25
+    """Early-stopping patience on the monitored value, in epochs."""
+    min_delta: NonNegative = 1e-4
+    """Smallest change of the monitored value that counts as improvement."""
+    precision: Literal[PRECISIONS] = "float32"
+    """`"float32"`, or mixed precision (`"mixed_bfloat16"`, `"mixed_float16"` with loss
+    scaling): the Keras dtype policy the network is built under; its output layer stays
+    float32."""
+    distribution: Literal[DISTRIBUTIONS] = "none"
+    """`"none"` (one device) or `"data_parallel"`: the model replicated on every device
+    Keras lists, each batch split across them (`keras.distribution.DataParallel`; JAX
+    only)."""
+    monitor: Literal[MONITORS] = "val_loss"
+    """What early stopping (`patience`, `min_delta`) and the best model follow:
+    `"val_loss"`, or `"val_pixel_loss"`, the validation loss per pixel of a loss that
+    sums over pixels (`focal_sum`), as the authors' early stopping watched it."""
+    final_model: Literal[FINAL_MODELS] = "best"
+    """The model a finished run keeps as `model.keras`: `"best"` (the epoch of the best
+    monitored value) or `"last"` (the last epoch's, which the authors' code scores on
+    the test split)."""
+    jit_compile: Literal["auto"] | StrictBool = "auto"
+    """Keras's `compile(jit_compile=...)`: `"auto"` (Keras's choice: XLA on JAX and
+    TensorFlow, eager on PyTorch), `true` (XLA; `torch.compile` on PyTorch) or `false`
+    (eager)."""
 
-    epochs: int = 100
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    loss: str = "bce_dice"
-    seed: int = 0
-    patience: int = 25
-    min_delta: float = 1e-4
-    precision: str = "float32"
-    distribution: str = "none"
-    monitor: str = "val_loss"
-    final_model: str = "best"
-    jit_compile: bool | str = "auto"
-
-    def validate(self, where):
-        check_choice(self.precision, PRECISIONS, f"{where}.precision")
-        check_choice(self.monitor, MONITORS, f"{where}.monitor")
-        check_choice(self.final_model, FINAL_MODELS, f"{where}.final_model")
-        if self.jit_compile not in JIT_COMPILE:
-            raise InputError(
-                f"got {self.jit_compile!r}; allowed: auto, true, false", f"{where}.jit_compile"
-            )
+    @model_validator(mode="after")
+    def _check_monitor(self):
         if self.monitor == "val_pixel_loss" and self.loss not in PIXEL_LOSSES:
-            raise InputError(
+            raise _Refused(
                 f"val_pixel_loss needs a loss that reports its mean per pixel "
                 f"({', '.join(PIXEL_LOSSES)}); the loss is {self.loss!r}: use val_loss",
-                f"{where}.monitor",
+                "monitor",
             )
-        check_choice(self.distribution, DISTRIBUTIONS, f"{where}.distribution")
-        check_at_least(self.epochs, 1, f"{where}.epochs")
-        check_at_least(self.batch_size, 1, f"{where}.batch_size")
-        check_at_least(self.patience, 1, f"{where}.patience")
-        check_seed(self.seed, f"{where}.seed")
-        _check_positive(self.learning_rate, f"{where}.learning_rate")
-        if not math.isfinite(self.min_delta) or self.min_delta < 0:
-            raise InputError(
-                f"must be finite and >= 0, got {self.min_delta!r}", f"{where}.min_delta"
-            )
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class OutputConfig:
-    """Where results go.
+    """Where results go."""
 
-    Args:
-        dir: output folder (model, logs, checkpoint, figures, the resolved config).
-    """
-
-    dir: str = "runs/experiment"
+    dir: StrictStr = "runs/experiment"
+    """Output folder (model, logs, checkpoint, figures, the resolved config)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ExperimentConfig:
     """A whole experiment: `data`, `model`, `training`, `output`."""
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    """What the run trains on."""
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    """The network."""
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    """The optimisation."""
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    """Where results go."""
 
 
 def check_choice(value, allowed, where):
@@ -288,57 +309,6 @@ def check_seed(value, where):
         raise InputError(f"must be in [0, {MAX_SEED}), got {value!r}", where)
 
 
-def _check_positive(value, where):
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"must be a positive finite number, got {value!r}", where)
-
-
-def _check_fraction(value, where):
-    if not 0 <= value < 1:
-        raise InputError(f"must be in [0, 1), got {value!r}", where)
-
-
-def _type_name(annotation):
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-
-
-def _check_value(value, annotation, where):
-    """Return `value` coerced to `annotation` (int -> float allowed) or raise InputError."""
-    if annotation is Any:
-        return value
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        for option in options:
-            if option is not type(None):
-                try:
-                    return _check_value(value, option, where)
-                except InputError:
-                    pass
-        raise InputError(f"expected {_type_name(annotation)}, got {value!r}", where)
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if annotation is float and isinstance(value, str):
-        value = _float_text(value, where)
-    if annotation is int and isinstance(value, bool):
-        raise InputError(f"expected int, got {value!r}", where)
-    if not isinstance(value, annotation):
-        raise InputError(f"expected {_type_name(annotation)}, got {_short(value)}", where)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {value!r}", where)
-    return value
-
-
-def _float_text(text, where):
-    """A float written as YAML 1.1 reads as a string (`1e-3`; YAML wants `1.0e-3`)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"expected float, got {_short(text)}", where) from None
-
-
 def _child(where, name):
     """Location of field `name` inside `where` (`file: section.key`)."""
     return f"{where} {name}" if where.endswith(":") else f"{where}.{name}"
@@ -350,7 +320,7 @@ def _short(value, limit=60):
 
 
 def _section_type(annotation):
-    """The dataclass of an `X` or `X | None` field, else None."""
+    """The section class of an `X` or `X | None` field, else None."""
     if dataclasses.is_dataclass(annotation):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -361,35 +331,122 @@ def _section_type(annotation):
 
 
 def build_dataclass(cls, data, where):
-    """Build and validate dataclass `cls` from a mapping, rejecting unknown keys.
+    """Build and validate config section `cls` from a mapping, rejecting unknown keys.
 
     Args:
-        cls: a dataclass type; nested dataclass fields are built recursively, and a
-            `validate(where)` method, where the class has one, checks ranges.
-        data: mapping of field name to value (missing fields take defaults).
+        cls: a section class (`@dataclass(frozen=True, config=SECTION)`); nested sections
+            are built from nested mappings.
+        data: mapping of field name to value (missing fields take defaults), or None.
         where: location for error messages (file and section).
+
+    Raises:
+        InputError: the first problem, in one line: the dotted key, the value and what
+            is allowed.
     """
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(f"expected a mapping, got {_short(data)}", where.rstrip(":"))
-    fields = {field.name: field for field in dataclasses.fields(cls)}
-    unknown = sorted(map(str, set(data) - set(fields)))
+    try:
+        return TypeAdapter(cls).validate_python({} if data is None else data)
+    except ValidationError as error:
+        raise _input_error(cls, error.errors(), where) from None
+
+
+#: Pydantic's error types for a key a section does not have.
+_UNKNOWN_KEY = ("unexpected_keyword_argument", "invalid_key")
+#: Pydantic's error types for a number out of its field's range.
+_OUT_OF_RANGE = ("greater_than", "greater_than_equal", "less_than")
+
+
+def _input_error(cls, errors, where):
+    """The InputError of the first of pydantic's `errors` in building `cls` (unknown keys
+    first, the outermost section's first), located at the dotted key under `where`."""
+    unknown = [error for error in errors if error["type"] in _UNKNOWN_KEY]
+    error = min(unknown, key=lambda error: len(error["loc"])) if unknown else errors[0]
     if unknown:
-        message = f"unknown key(s) {_short(unknown)}; known keys: {sorted(fields)}"
-        raise InputError(message, where.rstrip(":"))
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for name, value in data.items():
-        section = _section_type(hints[name])
-        if section is not None and value is not None:
-            values[name] = build_dataclass(section, value, _child(where, name))
+        parent = error["loc"][:-1]
+        names, section, _ = _locate(cls, parent)
+        keys = sorted(str(other["loc"][-1]) for other in unknown if other["loc"][:-1] == parent)
+        known = sorted(section.__pydantic_fields__)
+        return InputError(f"unknown key(s) {_short(keys)}; known keys: {known}", _at(where, names))
+    names, _, field = _locate(cls, error["loc"])
+    refused = error.get("ctx", {}).get("error")
+    if isinstance(refused, _Refused):
+        keys = [refused.key] if refused.key else []
+        return InputError(refused.message, _at(where, names + keys))
+    value = error["input"]
+    if field is None:
+        message = f"expected a mapping, got {_short(value)}"
+    elif error["type"] == "finite_number":
+        message = f"expected a finite number, got {value!r}"
+    elif error["type"] in _OUT_OF_RANGE:
+        number = float in _members(field.annotation)
+        value = float(value) if number else value  # as the field holds it
+        message = f"must be {_range(field, number)}, got {value!r}"
+    else:
+        message = _refused(field.annotation, value)
+    return InputError(message, _at(where, names))
+
+
+def _locate(cls, loc):
+    """`(names, section, field)` of a pydantic error location in section `cls`: the field
+    names along it, the innermost section and the field reached (None: the section
+    itself). What follows a field (the tags of a union's members) is not a name."""
+    names, field = [], None
+    for key in loc:
+        if field is not None or key not in cls.__pydantic_fields__:
+            break
+        names.append(key)
+        field = cls.__pydantic_fields__[key]
+        section = _section_type(field.annotation)
+        if section is not None:
+            cls, field = section, None
+    return names, cls, field
+
+
+def _at(where, names):
+    """The location of the dotted key `names` under `where` (`where` itself if empty)."""
+    return _child(where, ".".join(names)) if names else where.rstrip(":")
+
+
+def _members(annotation):
+    """The types and Literals `annotation` allows (unions flattened, Annotated unwrapped)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [member for arg in typing.get_args(annotation) for member in _members(arg)]
+    return [annotation]
+
+
+def _range(field, number):
+    """The range of a numeric field, as a message says it (`in [0, 1)`, `at least 1`)."""
+    bounds = {
+        name: getattr(item, name)
+        for item in field.metadata
+        for name in ("ge", "gt", "lt")
+        if hasattr(item, name)
+    }
+    if "lt" in bounds:
+        return f"in [{bounds['ge']}, {bounds['lt']})"
+    if "gt" in bounds:  # gt=0 (`Positive`) is the one open lower bound
+        return "a positive finite number"
+    return f"finite and >= {bounds['ge']}" if number else f"at least {bounds['ge']}"
+
+
+def _refused(annotation, value):
+    """Why `value` does not fit `annotation`: a type it does not allow, or (of a type it
+    allows) a value other than its choices (the values of its Literals and bools)."""
+    allowed, choices = [], []
+    for member in _members(annotation):
+        if typing.get_origin(member) is Literal:
+            allowed += [type(choice) for choice in typing.get_args(member)]
+            choices += map(str, typing.get_args(member))
         else:
-            values[name] = _check_value(value, hints[name], _child(where, name))
-    built = cls(**values)
-    if hasattr(built, "validate"):
-        built.validate(where)
-    return built
+            allowed.append(member)
+            choices += ["true", "false"] if member is bool else []  # as YAML writes them
+    if type(value) in allowed:
+        return f"got {value!r}; allowed: {', '.join(choices)}"
+    names = {"None" if kind is type(None) else kind.__name__ for kind in allowed}
+    ordered = sorted(names, key=lambda name: (name == "None", name))
+    return f"expected {' | '.join(ordered)}, got {_short(value)}"
 
 
 def set_dotted(data, dotted, value, schema=ExperimentConfig, where="--set"):
@@ -543,6 +600,12 @@ def load_config(path=None, overrides=()):
 def config_to_dict(config):
     """The config as plain data, suitable for `yaml.safe_dump`."""
     return dataclasses.asdict(config)
+
+
+def config_schema():
+    """The experiment config's JSON schema: each key's type, range, default and
+    description (`inside-keras info --schema`; editors check a config file against it)."""
+    return TypeAdapter(ExperimentConfig).json_schema()
 
 
 def config_yaml(config):

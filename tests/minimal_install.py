@@ -18,7 +18,7 @@ import inside_keras
 from inside_keras.models import unet
 
 #: Import names of `cli`-extra packages that neither Keras nor JAX installs.
-CLI_ONLY = ("yaml", "nibabel", "matplotlib", "PIL")
+CLI_ONLY = ("yaml", "pydantic", "nibabel", "matplotlib", "PIL")
 
 
 def main():

@@ -1,8 +1,20 @@
 """Experiment config: YAML round trip, unknown keys, types, --set overrides."""
 
+import dataclasses
+import pickle
+
+import pydantic
 import pytest
 
-from inside_keras.config import ExperimentConfig, load_config, read_yaml_mapping, save_config
+from inside_keras.config import (
+    DataConfig,
+    ExperimentConfig,
+    GenerateConfig,
+    build_dataclass,
+    load_config,
+    read_yaml_mapping,
+    save_config,
+)
 from inside_keras.errors import InputError
 
 
@@ -206,3 +218,35 @@ def test_shipped_configs_load():
     for path in configs:
         config = load_config(path)
         assert config.output.dir.startswith("runs/")
+
+
+def test_a_section_left_empty_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("training:\n")
+    with pytest.raises(InputError, match=r"c.yaml: training: expected a mapping, got None"):
+        load_config(path)
+
+
+def test_configs_pickle_and_stay_frozen_and_valid():
+    # Worker processes (reproduce's jobs, Ray's trials) receive configs pickled.
+    config = load_config(
+        overrides=["model.conditioning_options.sigma_scale=0.5", "training.jit_compile=false"]
+    )
+    assert pickle.loads(pickle.dumps(config)) == config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.training.epochs = 3
+    assert dataclasses.replace(config.training, epochs=3).epochs == 3
+    with pytest.raises(pydantic.ValidationError):
+        dataclasses.replace(config.training, epochs=0)
+    with pytest.raises(pydantic.ValidationError):
+        DataConfig(path="x.npz", generate=GenerateConfig())
+
+
+def test_sections_in_other_modules_share_the_messages():
+    from inside_keras.sweep.spec import ResourcesSpec
+
+    with pytest.raises(InputError, match=r"^s.yaml: resources.gpus_per_trial: expected float"):
+        build_dataclass(ResourcesSpec, {"gpus_per_trial": True}, "s.yaml: resources")
+    with pytest.raises(InputError, match=r"^s.yaml: resources: unknown key\(s\) \['gpus'\]"):
+        build_dataclass(ResourcesSpec, {"gpus": 1}, "s.yaml: resources")
+    assert build_dataclass(ResourcesSpec, {"gpus_per_trial": "5e-1"}, "s").gpus_per_trial == 0.5

@@ -74,3 +74,23 @@ def test_cli_without_its_extra_says_what_to_install(tmp_path):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'inside-keras[cli]'" in lines[0], lines
+
+
+#: Blocks pydantic, the experiment config's validation library, then runs
+#: `train --config FILE`.
+WITHOUT_PYDANTIC = """
+import sys
+sys.modules["pydantic"] = None  # `import pydantic` now raises ModuleNotFoundError
+from inside_keras.cli import main
+sys.exit(main(["train", "--config", sys.argv[1]]))
+"""
+
+
+def test_cli_without_pydantic_says_what_to_install(tmp_path):
+    config = tmp_path / "experiment.yaml"
+    config.write_text("data: {}\n")
+    result = _python(WITHOUT_PYDANTIC, str(config))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "(pydantic is not installed)" in lines[0], lines
+    assert "pip install 'inside-keras[cli]'" in lines[0]

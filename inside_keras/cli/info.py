@@ -1,4 +1,5 @@
-"""`inside-keras info FILE.npz`: what a prepared dataset holds."""
+"""`inside-keras info FILE.npz`: what a prepared dataset holds; `inside-keras info
+--schema`: the experiment config's JSON schema."""
 
 from pathlib import Path
 
@@ -8,13 +9,27 @@ def register(subparsers):
         "info",
         help="Describe a prepared dataset: samples, splits, classes, condition encoding.",
         description="Print the sample count per split, the shapes and classes, and how z is "
-        "encoded (prepare folder: each column's standardisation or categories).",
+        "encoded (prepare folder: each column's standardisation or categories); or, with "
+        "--schema, the experiment config's JSON schema.",
     )
-    parser.add_argument("data", type=Path, help="prepared dataset (.npz)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("data", nargs="?", type=Path, help="prepared dataset (.npz)")
+    what.add_argument(
+        "--schema",
+        action="store_true",
+        help="print the experiment config's JSON schema (for editors and validators)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args):
+    if args.schema:
+        import json
+
+        from inside_keras.config import config_schema
+
+        print(json.dumps(config_schema(), indent=2))
+        return 0
     import numpy as np
 
     from inside_keras.data.mapped import blocks

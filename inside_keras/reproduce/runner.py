@@ -226,10 +226,10 @@ def run_reproduction(spec, output, data_dir, jobs=None, verbose=1):
         for method in spec.methods:
             run_root = out_dir if fold is None else out_dir / f"fold_{fold}"
             config = spec.method_config(method, run_root)
-            resolved = dataclasses.replace(config.data, path=str(Path(path).resolve()))
-            configs[_job_name(method, fold)] = dataclasses.replace(
-                config, data=dataclasses.replace(resolved, generate=None)
+            resolved = dataclasses.replace(
+                config.data, path=str(Path(path).resolve()), generate=None
             )
+            configs[_job_name(method, fold)] = dataclasses.replace(config, data=resolved)
     jobs = jobs or default_jobs(len(configs))
     seconds = train_methods(configs, out_dir, jobs, verbose=bool(verbose))
     results = {

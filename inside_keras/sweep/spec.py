@@ -38,7 +38,12 @@ import copy
 import dataclasses
 import math
 
+from pydantic import StrictInt, StrictStr
+from pydantic.dataclasses import dataclass
+
 from inside_keras.config import (
+    SECTION,
+    Float,
     apply_overrides,
     build_config,
     build_dataclass,
@@ -61,7 +66,7 @@ SCHEDULERS = ("asha", "fifo")
 RESERVED_SECTIONS = ("data", "output")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class SearchSpec:
     """How trials are drawn.
 
@@ -72,13 +77,13 @@ class SearchSpec:
         max_concurrent: trials running at once (0: as many as resources allow).
     """
 
-    algorithm: str = "random"
-    num_samples: int = 8
-    seed: int = 0
-    max_concurrent: int = 0
+    algorithm: StrictStr = "random"
+    num_samples: StrictInt = 8
+    seed: StrictInt = 0
+    max_concurrent: StrictInt = 0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class SchedulerSpec:
     """Which trials run to the end.
 
@@ -88,12 +93,12 @@ class SchedulerSpec:
         reduction_factor: ASHA keeps 1 / reduction_factor of the trials at each rung.
     """
 
-    name: str = "asha"
-    grace_period: int = 1
-    reduction_factor: int = 2
+    name: StrictStr = "asha"
+    grace_period: StrictInt = 1
+    reduction_factor: StrictInt = 2
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ResourcesSpec:
     """Resources of one trial (Ray's `tune.with_resources`).
 
@@ -102,8 +107,8 @@ class ResourcesSpec:
         gpus_per_trial: GPUs; fractions let several trials share one GPU.
     """
 
-    cpus_per_trial: int = 1
-    gpus_per_trial: float = 0.0
+    cpus_per_trial: StrictInt = 1
+    gpus_per_trial: Float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
