@@ -44,9 +44,7 @@ COMMANDS = (
 
 
 #: Top-level import names of the `cli` extra's packages (pyproject.toml).
-CLI_EXTRA_MODULES = frozenset(
-    {"yaml", "pydantic", "scipy", "PIL", "nibabel", "matplotlib", "rich"}
-)
+CLI_EXTRA_MODULES = frozenset({"yaml", "pydantic", "scipy", "PIL", "nibabel", "matplotlib", "rich"})
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
