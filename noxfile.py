@@ -10,6 +10,8 @@ nox -s docs                 # the documentation site (mkdocs build --strict)
 nox -R                      # re-use existing venvs, skip installs (fast re-runs)
 """
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -57,10 +59,11 @@ CLI_TESTS = [
 ]
 
 
-#: pytest in two worker processes, each running whole test files (module fixtures, such
-#: as a trained model shared by a file's tests, are built once): most tests wait on
-#: subprocesses or compile on one core.
-PARALLEL = ["-n", "2", "--dist", "loadfile"]
+#: pytest in worker processes, each running whole test files (module fixtures, such as a
+#: trained model shared by a file's tests, are built once): most tests wait on
+#: subprocesses or compile on one core. Two on a 2-core machine, up to four where there
+#: are more cores (each worker and its subprocesses hold a backend: about 2 GB).
+PARALLEL = ["-n", str(min(4, max(2, os.cpu_count() or 2))), "--dist", "loadfile"]
 
 
 @nox.session
