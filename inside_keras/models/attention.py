@@ -26,7 +26,8 @@ def attention_model(model):
     Guide Me; FiLM levels are skipped). Each map is the second output of the
     layer's call, so its values are exactly the layer's own attention: shape
     `(batch, *spatial, C)` for INSIDE (one channel with `shared_attention`) and
-    `(batch, *spatial, 1)` for Guide Me, at that level's resolution.
+    `(batch, *spatial, 1)` for Guide Me, at that level's resolution; the channel
+    axis first, `(batch, C, *spatial)`, for a channels-first model.
 
     Args:
         model: a model built by `unet` or `encoder_decoder`.

@@ -2,6 +2,8 @@
 
 import keras
 
+from inside_keras.models.layout import channel_axis
+
 #: Normalisation choices of the U-Net's convolution blocks.
 NORMS = ("batch", "instance", "group", None)
 
@@ -32,22 +34,31 @@ def group_count(channels, max_groups=8):
     return max(g for g in range(1, min(max_groups, channels) + 1) if channels % g == 0)
 
 
-def normalization(norm, channels, name):
-    """A normalisation layer: batch, instance (one group per channel) or group norm."""
+def normalization(norm, channels, name, data_format):
+    """A normalisation layer over the channel axis of `data_format`: batch, instance (one
+    group per channel) or group norm."""
+    axis = channel_axis(data_format)
     if norm == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        return keras.layers.BatchNormalization(axis=axis, name=name)
     groups = -1 if norm == "instance" else group_count(channels)
-    return keras.layers.GroupNormalization(groups=groups, name=name)
+    return keras.layers.GroupNormalization(groups=groups, axis=axis, name=name)
 
 
-def conv_block(x, filters, norm, name):
+def conv_block(x, filters, norm, name, data_format):
     """3x3(x3) convolution ("same" padding), optional normalisation, ReLU.
 
     The convolution has no bias when a normalisation follows it (the norm's
     offset replaces it).
     """
     conv_class = spatial_layers(len(x.shape) - 2)[0]
-    x = conv_class(filters, 3, padding="same", use_bias=norm is None, name=f"{name}_conv")(x)
+    x = conv_class(
+        filters,
+        3,
+        padding="same",
+        use_bias=norm is None,
+        data_format=data_format,
+        name=f"{name}_conv",
+    )(x)
     if norm is not None:
-        x = normalization(norm, filters, f"{name}_norm")(x)
+        x = normalization(norm, filters, f"{name}_norm", data_format)(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)

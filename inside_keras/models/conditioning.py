@@ -21,10 +21,24 @@ def check_conditioning(conditioning):
     return conditioning
 
 
+#: The conditioning layers' argument that a model's builder sets, for all its layers alike.
+BUILDER_OPTION = "data_format"
+
+
 def accepted_options(layer_class):
-    """Names of the constructor arguments of a conditioning layer class."""
+    """Names of the constructor arguments of a conditioning layer class that
+    `conditioning_options` may set (all but `BUILDER_OPTION`)."""
     parameters = inspect.signature(layer_class.__init__).parameters.values()
-    return {p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD}
+    excluded = ("self", BUILDER_OPTION)
+    return {p.name for p in parameters if p.name not in excluded and p.kind is not p.VAR_KEYWORD}
+
+
+def _refuse_builder_option(options, where):
+    if BUILDER_OPTION in options:
+        raise ValueError(
+            f"`{where}` sets {BUILDER_OPTION!r}: pass `{BUILDER_OPTION}` to the model builder "
+            f"(`unet` or `encoder_decoder`), which gives it to every layer of the model."
+        )
 
 
 def split_options(conditioning_options, types):
@@ -40,6 +54,9 @@ def split_options(conditioning_options, types):
       or unconditioned model, which keeps one option set valid across a sweep).
       An option that no conditioning type accepts is a `ValueError` naming the
       accepted ones.
+
+    `data_format` is refused in either form (`ValueError`): the model's builder takes
+    it, for its convolutions and conditioning layers alike.
 
     Args:
         conditioning_options: None, or a mapping in one of the forms above.
@@ -57,7 +74,9 @@ def split_options(conditioning_options, types):
                     f"`conditioning_options[{key!r}]` must be a dict of {key} layer "
                     f"options, got {value!r}."
                 )
+            _refuse_builder_option(value, f"conditioning_options[{key!r}]")
         return {kind: dict(options.get(kind, {})) for kind in types}
+    _refuse_builder_option(options, "conditioning_options")
     accepted = {kind: accepted_options(layer) for kind, layer in CONDITIONING_LAYERS.items()}
     known = set().union(*accepted.values())
     unknown = sorted(set(options) - known)
@@ -89,8 +108,9 @@ def parse_layer_name(name):
     return None
 
 
-def apply_conditioning(features, condition, level, kind, options):
-    """Condition `features` on `condition` with a new `kind` layer named after `level`.
+def apply_conditioning(features, condition, level, kind, options, data_format):
+    """Condition `features` on `condition` with a new `kind` layer named after `level`,
+    for features in `data_format`.
 
     Layers with spatial attention are called with `return_attention=True`, so the
     attention tensor is an output of the layer's node (read by `attention_model`).
@@ -98,7 +118,9 @@ def apply_conditioning(features, condition, level, kind, options):
     Returns:
         The modulated features.
     """
-    layer = CONDITIONING_LAYERS[kind](name=layer_name(level, kind), **options)
+    layer = CONDITIONING_LAYERS[kind](
+        name=layer_name(level, kind), data_format=data_format, **options
+    )
     if layer.has_attention:
         features, _ = layer([features, condition], return_attention=True)
         return features

@@ -11,11 +11,15 @@ model then takes any size on every backend, in `train`, `evaluate`, `predict` an
 a user's own Keras or PyTorch code alike, and training, evaluation and prediction
 cannot pad differently. Sizes known when the graph is traced (JAX, eager PyTorch, and
 static Keras shapes) are padded with Python ints; unknown ones (TensorFlow graphs of
-`None` sizes) with tensors.
+`None` sizes) with tensors. Both layers take Keras's `data_format`, so the spatial
+axes are those of `(batch, *spatial, channels)` or of `(batch, channels, *spatial)`.
 """
 
 import keras
 from keras import ops
+
+from inside_keras.layers.base import check_data_format
+from inside_keras.models.layout import spatial_axes
 
 
 def _check_multiple(layer_name, multiple):
@@ -45,34 +49,43 @@ class PadToMultiple(keras.layers.Layer):
 
     Args:
         multiple: positive int, `2**depth` for a network with `depth` poolings.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of the
+            input; None means `keras.config.image_data_format()`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Input shape:
-        `(batch, *spatial, channels)` with 1, 2 or 3 spatial axes.
+        `(batch, *spatial, channels)` (channels-last) or `(batch, channels,
+        *spatial)` (channels-first), with 1, 2 or 3 spatial axes.
 
     Output shape:
-        `(batch, *padded, channels)`, each padded size a multiple of `multiple`.
+        The input's shape, each spatial size padded to a multiple of `multiple`.
     """
 
-    def __init__(self, multiple, **kwargs):
+    def __init__(self, multiple, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.multiple = _check_multiple("PadToMultiple", multiple)
+        self.data_format = check_data_format("PadToMultiple", data_format)
 
     def call(self, x):
         shape = ops.shape(x)
-        widths = [(0, 0)]
-        widths += [_padding(shape[axis], self.multiple) for axis in range(1, len(x.shape) - 1)]
-        widths.append((0, 0))
+        spatial = spatial_axes(len(shape), self.data_format)
+        widths = [
+            _padding(size, self.multiple) if axis in spatial else (0, 0)
+            for axis, size in enumerate(shape)
+        ]
         if all(isinstance(w, int) and w == 0 for pair in widths for w in pair):
             return x
         return ops.pad(x, widths)
 
     def compute_output_shape(self, input_shape):
-        spatial = [padded_size(size, self.multiple) for size in input_shape[1:-1]]
-        return (input_shape[0], *spatial, input_shape[-1])
+        spatial = spatial_axes(len(input_shape), self.data_format)
+        return tuple(
+            padded_size(size, self.multiple) if axis in spatial else size
+            for axis, size in enumerate(input_shape)
+        )
 
     def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple}
+        return {**super().get_config(), "multiple": self.multiple, "data_format": self.data_format}
 
 
 @keras.saving.register_keras_serializable(package="inside_keras")
@@ -84,33 +97,42 @@ class CropToInput(keras.layers.Layer):
 
     Args:
         multiple: the `PadToMultiple` layer's `multiple`.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of both
+            inputs; None means `keras.config.image_data_format()`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Input shape:
-        `[(batch, *padded, C), (batch, *spatial, C')]`.
+        `[(batch, *padded, C), (batch, *spatial, C')]`, or `[(batch, C, *padded),
+        (batch, C', *spatial)]` for channels-first.
 
     Output shape:
-        `(batch, *spatial, C)`.
+        `(batch, *spatial, C)`, or `(batch, C, *spatial)` for channels-first.
     """
 
-    def __init__(self, multiple, **kwargs):
+    def __init__(self, multiple, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.multiple = _check_multiple("CropToInput", multiple)
+        self.data_format = check_data_format("CropToInput", data_format)
 
     def call(self, inputs):
         output, image = inputs
-        sizes = ops.shape(image)[1:-1]
-        if all(isinstance(size, int) for size in sizes) and tuple(sizes) == tuple(
-            ops.shape(output)[1:-1]
-        ):
+        shape, image_shape = list(ops.shape(output)), ops.shape(image)
+        spatial = spatial_axes(len(shape), self.data_format)
+        sizes = [image_shape[axis] for axis in spatial]
+        if all(isinstance(size, int) for size in sizes) and sizes == [shape[a] for a in spatial]:
             return output
-        starts = [_padding(size, self.multiple)[0] for size in sizes]
-        shape = ops.shape(output)
-        return ops.slice(output, [0, *starts, 0], [shape[0], *sizes, shape[-1]])
+        starts = [0] * len(shape)
+        for axis, size in zip(spatial, sizes, strict=True):
+            starts[axis] = _padding(size, self.multiple)[0]
+            shape[axis] = size
+        return ops.slice(output, starts, shape)
 
     def compute_output_shape(self, input_shape):
         output_shape, image_shape = input_shape
-        return (output_shape[0], *image_shape[1:-1], output_shape[-1])
+        spatial = spatial_axes(len(output_shape), self.data_format)
+        return tuple(
+            image_shape[axis] if axis in spatial else size for axis, size in enumerate(output_shape)
+        )
 
     def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple}
+        return {**super().get_config(), "multiple": self.multiple, "data_format": self.data_format}

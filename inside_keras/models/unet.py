@@ -2,9 +2,11 @@
 
 import keras
 
+from inside_keras.layers.base import check_data_format
 from inside_keras.models.blocks import check_norm, conv_block, spatial_layers
 from inside_keras.models.conditioning import apply_conditioning, split_options
 from inside_keras.models.inputs import is_positive_int, model_inputs
+from inside_keras.models.layout import channel_axis
 from inside_keras.models.placement import resolve_placement
 from inside_keras.models.size_padding import CropToInput, PadToMultiple
 
@@ -20,6 +22,7 @@ def unet(
     norm="batch",
     dropout=0.0,
     conditioning_options=None,
+    data_format=None,
     name="unet",
 ):
     """U-Net (Ronneberger et al., MICCAI 2015) conditioned on a vector at chosen levels.
@@ -30,7 +33,8 @@ def unet(
     `dec{i}` and `base_filters * 2**depth` in the bottleneck. Encoder levels are
     followed by 2x max pooling; decoder level `dec{i}` upsamples 2x (nearest),
     concatenates the skip from `enc{i}`, then applies its two blocks. A 1x1 conv
-    gives a sigmoid (one class) or a softmax over `num_classes`.
+    (`segmentation`) gives a sigmoid (one class), or logits that a `Softmax` layer
+    (`softmax`) normalises over the `num_classes` channels.
 
     Conditioning at a level modulates that level's *output*: after its two conv
     blocks (and dropout), i.e. before pooling for encoder levels (so the skip
@@ -46,10 +50,16 @@ def unet(
     back to the image's size (`CropToInput`), both layers of the model, so the
     conditioning layers see the padded maps.
 
+    Every layer works in `data_format`: the image, the feature maps, the attention
+    maps and the output are channels-last `(batch, *spatial, C)` or channels-first
+    `(batch, C, *spatial)` (PyTorch's NCHW), and the weights are the same in both.
+
     Args:
-        input_shape: `(H, W, C)` for 2-D or `(D, H, W, C)` for 3-D images; each
-            spatial size None (any size) or a positive int (Guide Me needs them
-            static: its attention has one value per row and column).
+        input_shape: the image's shape in `data_format`: `(H, W, C)` for 2-D or
+            `(D, H, W, C)` for 3-D images (channels-first: `(C, H, W)`,
+            `(C, D, H, W)`); each spatial size None (any size) or a positive int
+            (Guide Me needs them static: its attention has one value per row and
+            column).
         num_classes: 1 for binary segmentation (sigmoid), else the number of
             classes including background (softmax).
         condition_dim: length `K` of the condition vector.
@@ -66,23 +76,29 @@ def unet(
             (before conditioning); 0 disables it.
         conditioning_options: keyword arguments for the conditioning layers:
             flat (each option goes to the types that accept it) or per type,
-            `{"inside": {...}, "film": {...}}`.
+            `{"inside": {...}, "film": {...}}`; not `data_format`.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of the
+            image and of every feature map; None means
+            `keras.config.image_data_format()`, as for Keras's convolutions.
         name: model name.
 
     Input shape:
-        A dict `{"image": (batch, *spatial, C), "condition": (batch, K)}`.
+        A dict `{"image": (batch, *spatial, C), "condition": (batch, K)}`, the
+        image `(batch, C, *spatial)` for channels-first.
 
     Output shape:
-        `(batch, *spatial, num_classes)` probabilities, float32 under every dtype
-        policy (the output layer is float32 under mixed precision).
+        `(batch, *spatial, num_classes)` probabilities (channels-first:
+        `(batch, num_classes, *spatial)`), float32 under every dtype policy (the
+        output layers are float32 under mixed precision).
 
     Returns:
         A functional `keras.Model`.
 
     Raises:
         ValueError: for invalid shapes, placement (the message lists the valid
-            level names) or options.
+            level names), options or `data_format`.
     """
+    data_format = check_data_format("unet", data_format)
     for arg, value in (
         ("num_classes", num_classes),
         ("depth", depth),
@@ -95,36 +111,50 @@ def unet(
     check_norm(norm)
     levels = resolve_placement(placement, depth, conditioning)
     options = split_options(conditioning_options, levels.values())
-    inputs = model_inputs(input_shape, condition_dim)
+    inputs = model_inputs(input_shape, condition_dim, data_format)
     condition = inputs["condition"]
     conv_class, pool_class, up_class = spatial_layers(len(input_shape) - 1)
 
     def level(x, filters, level_name):
-        x = conv_block(x, filters, norm, f"{level_name}_block1")
-        x = conv_block(x, filters, norm, f"{level_name}_block2")
+        x = conv_block(x, filters, norm, f"{level_name}_block1", data_format)
+        x = conv_block(x, filters, norm, f"{level_name}_block2", data_format)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"{level_name}_dropout")(x)
         if level_name in levels:
             kind = levels[level_name]
-            x = apply_conditioning(x, condition, level_name, kind, options[kind])
+            x = apply_conditioning(x, condition, level_name, kind, options[kind], data_format)
         return x
 
     image = inputs["image"]
-    x = PadToMultiple(2**depth, name="pad_to_multiple")(image)
+    x = PadToMultiple(2**depth, data_format=data_format, name="pad_to_multiple")(image)
     skips = []
     for i in range(depth):
         x = level(x, base_filters * 2**i, f"enc{i}")
         skips.append(x)
-        x = pool_class(name=f"enc{i}_pool")(x)
+        x = pool_class(data_format=data_format, name=f"enc{i}_pool")(x)
     x = level(x, base_filters * 2**depth, "bottleneck")
     for i in reversed(range(depth)):
-        x = up_class(name=f"dec{i}_up")(x)
-        x = keras.layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
+        x = up_class(data_format=data_format, name=f"dec{i}_up")(x)
+        x = keras.layers.Concatenate(axis=channel_axis(data_format), name=f"dec{i}_concat")(
+            [x, skips[i]]
+        )
         x = level(x, base_filters * 2**i, f"dec{i}")
-    activation = "sigmoid" if num_classes == 1 else "softmax"
     # float32 under mixed precision: probabilities (and the loss on them) in full precision.
+    # Keras's "softmax" activation normalises the last axis, not the channels in every
+    # layout: a Softmax layer over the channel axis does.
     outputs = conv_class(
-        num_classes, 1, activation=activation, name="segmentation", dtype="float32"
+        num_classes,
+        1,
+        activation="sigmoid" if num_classes == 1 else None,
+        data_format=data_format,
+        name="segmentation",
+        dtype="float32",
     )(x)
-    outputs = CropToInput(2**depth, name="crop_to_input", dtype="float32")([outputs, image])
+    if num_classes > 1:
+        outputs = keras.layers.Softmax(
+            axis=channel_axis(data_format), name="softmax", dtype="float32"
+        )(outputs)
+    outputs = CropToInput(2**depth, data_format=data_format, name="crop_to_input", dtype="float32")(
+        [outputs, image]
+    )
     return keras.Model(inputs, outputs, name=name)

@@ -1,9 +1,11 @@
 """get_config round trips, and `.keras` files saved under each backend load under this one.
 
 Both feature layouts: the fixtures hold a channels-last model (saved before the layers
-took `data_format`) and the same model on channels-first features.
+took `data_format`), the same model on channels-first features, and a channels-first
+U-Net made by `unet` (tests/fixtures/built_model.py).
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 from inside_keras import INSIDE, FiLM, GuidingBlock
+from tests.fixtures import built_model
 from tests.fixtures.conditioned_model import FIXTURE_STEMS, build_model, model_inputs
 from tests.layers.helpers import to_numpy
 
@@ -160,3 +163,59 @@ def test_save_and_load_in_a_separate_process(tmp_path, data_format):
     expected, loaded = np.load(tmp_path / "expected.npz"), np.load(tmp_path / "loaded.npz")
     for name in expected.files:
         np.testing.assert_allclose(loaded[name], expected[name], rtol=1e-6, atol=1e-6)
+
+
+def _check_outputs(result, expected, context):
+    assert sorted(result) == sorted(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(
+            result[name], value, rtol=1e-5, atol=1e-5, err_msg=f"{name}: {context}"
+        )
+
+
+@pytest.mark.parametrize("saved_under", BACKENDS)
+def test_channels_first_unet_from_each_backend_loads_here(saved_under):
+    """The U-Net's probabilities and attention maps, from the file's layers in their layout."""
+    stem = f"{built_model.STEM}_{saved_under}"
+    saved = np.load(FIXTURES / f"{stem}.npz")
+    model = keras.saving.load_model(FIXTURES / f"{stem}.keras", safe_mode=True)
+    layouts = {
+        layer.name: layer.data_format for layer in model.layers if hasattr(layer, "data_format")
+    }
+    assert {"pad_to_multiple", "crop_to_input", "cond_dec0_guide_me"} <= set(layouts)
+    assert set(layouts.values()) == {"channels_first"}
+    inputs = {key[3:]: saved[key] for key in saved.files if key.startswith("in_")}
+    expected = {key[4:]: saved[key] for key in saved.files if key.startswith("out_")}
+    _check_outputs(built_model.outputs(model, inputs), expected, f"saved under {saved_under}")
+
+
+def _another_backend():
+    """The next backend after this one (jax, torch, tensorflow, jax) that is installed."""
+    current = BACKENDS.index(keras.backend.backend())
+    for backend in BACKENDS[current + 1 :] + BACKENDS[:current]:
+        if importlib.util.find_spec(backend) is not None:
+            return backend
+    return None
+
+
+def test_channels_first_unet_loads_in_a_fresh_process_on_another_backend(tmp_path):
+    """Saved by this process, loaded and run by a fresh interpreter on another backend."""
+    backend = _another_backend()
+    if backend is None:
+        pytest.skip("no other Keras backend installed")
+    model, inputs = built_model.build_unet(seed=3), built_model.unet_inputs(seed=4)
+    expected = built_model.outputs(model, inputs)
+    model.save(tmp_path / "unet.keras")
+    script = (
+        "import sys, keras, numpy as np\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from tests.fixtures import built_model\n"
+        f"m = keras.saving.load_model({str(tmp_path / 'unet.keras')!r}, safe_mode=True)\n"
+        "out = built_model.outputs(m, built_model.unet_inputs(seed=4))\n"
+        f"np.savez({str(tmp_path / 'loaded.npz')!r}, **out)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=REPO)
+    loaded = np.load(tmp_path / "loaded.npz")
+    context = f"saved under {keras.backend.backend()}, loaded under {backend}"
+    _check_outputs({name: loaded[name] for name in loaded.files}, expected, context)

@@ -47,6 +47,50 @@ def test_bad_multiple(multiple):
         PadToMultiple(multiple)
 
 
+@pytest.mark.parametrize("spatial", [(5,), (5, 7), (5, 3, 6)])
+def test_channels_first_pads_and_crops_as_channels_last_transposed(rng, spatial):
+    x = rng.random((2, *spatial, 3)).astype("float32")
+    x_first = np.moveaxis(x, -1, 1)
+    padded = _numpy(PadToMultiple(4, data_format="channels_last")(x))
+    pad, crop = PadToMultiple(4, "channels_first"), CropToInput(4, "channels_first")
+    padded_first = _numpy(pad(x_first))
+    np.testing.assert_array_equal(padded_first, np.moveaxis(padded, -1, 1))
+    assert pad.compute_output_shape((None, 3, *spatial)) == (None, *padded_first.shape[1:])
+    np.testing.assert_array_equal(_numpy(crop([padded_first, x_first])), x_first)
+    output_shape = crop.compute_output_shape([(None, 2, *padded.shape[1:-1]), x_first.shape])
+    assert output_shape == (None, 2, *spatial)
+
+
+def test_channels_first_sizes_unknown_until_called(rng):
+    """A model of None sizes (on TensorFlow, a graph padding with tensors) at two sizes."""
+    image = keras.Input((2, None, None))
+    padded = PadToMultiple(4, "channels_first")(image)
+    model = keras.Model(image, [padded, CropToInput(4, "channels_first")([padded, image])])
+    for shape in [(1, 2, 5, 7), (3, 2, 9, 4)]:
+        x = rng.random(shape).astype("float32")
+        padded, cropped = model.predict(x, verbose=0)
+        assert padded.shape == (*shape[:2], *(padded_size(n, 4) for n in shape[2:]))
+        np.testing.assert_array_equal(cropped, x)
+
+
+@pytest.mark.parametrize("layer_class", [PadToMultiple, CropToInput])
+def test_data_format_is_serialised(layer_class):
+    layer = layer_class(4, data_format="Channels_First", name="resize")
+    config = layer.get_config()
+    assert config["multiple"] == 4 and config["data_format"] == "channels_first"
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(restored) is layer_class and restored.get_config() == config
+    # A config saved before the layers took `data_format` means the global setting.
+    del config["data_format"]
+    assert layer_class.from_config(config).data_format == keras.config.image_data_format()
+
+
+@pytest.mark.parametrize("layer_class", [PadToMultiple, CropToInput])
+def test_bad_data_format(layer_class):
+    with pytest.raises(ValueError, match=f"^{layer_class.__name__}: `data_format` must be"):
+        layer_class(4, data_format="NCHW")
+
+
 def _inputs(rng, batch, spatial, channels, condition_dim=4):
     return {
         "image": rng.random((batch, *spatial, channels)).astype("float32"),
