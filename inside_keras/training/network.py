@@ -115,6 +115,10 @@ def build_model(model_config, input_shape, condition_dim, num_classes, precision
             raise InputError(str(error).rstrip("."), "model") from None
 
 
+#: Prepared data is channels-last, whatever Keras's configured default (`keras.json`).
+PREPARED_DATA_FORMAT = "channels_last"
+
+
 def _build_network(model_config, input_shape, condition_dim, num_classes):
     from inside_keras.models import encoder_decoder, unet
 
@@ -130,6 +134,7 @@ def _build_network(model_config, input_shape, condition_dim, num_classes):
             condition_dim,
             conditioning=model_config.conditioning,
             conditioning_options=model_config.conditioning_options,
+            data_format=PREPARED_DATA_FORMAT,
         )
     if model_config.architecture == "unet":
         return unet(
@@ -143,6 +148,7 @@ def _build_network(model_config, input_shape, condition_dim, num_classes):
             norm=model_config.norm,
             dropout=model_config.dropout,
             conditioning_options=model_config.conditioning_options,
+            data_format=PREPARED_DATA_FORMAT,
         )
     raise InputError(
         f"unknown architecture {model_config.architecture!r}; allowed: {list(ARCHITECTURES)}",
