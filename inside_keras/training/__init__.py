@@ -1,25 +1,31 @@
 """Training: the one loop (`loop`: `fit_experiment`, and `train`, the `train` command's
 run), the network an experiment describes (`network`), its batches on the devices
 (`batches`), the loop's callbacks, and the checkpoint format (`checkpoint`) that
-`train --resume` and restored sweep trials read."""
+`train --resume` and restored sweep trials read.
 
-from inside_keras.training.callbacks import TrainingDiverged
-from inside_keras.training.loop import check_same_config, fit_experiment, run_is_finished, train
-from inside_keras.training.network import (
-    build_model,
-    compile_model,
-    num_classes_of,
-    precision_optimizer,
-)
+The names below are imported when first used, as `inside_keras` does its layers, so that
+importing a light submodule (`inside_keras.training.checkpoint`) imports no Keras."""
 
-__all__ = [
-    "TrainingDiverged",
-    "build_model",
-    "check_same_config",
-    "compile_model",
-    "fit_experiment",
-    "num_classes_of",
-    "precision_optimizer",
-    "run_is_finished",
-    "train",
-]
+import importlib
+
+#: Public name -> the submodule that defines it.
+_DEFINED_IN = {
+    "TrainingDiverged": "callbacks",
+    "check_same_config": "loop",
+    "fit_experiment": "loop",
+    "run_is_finished": "loop",
+    "train": "loop",
+    "build_model": "network",
+    "compile_model": "network",
+    "num_classes_of": "network",
+    "precision_optimizer": "network",
+}
+
+__all__ = sorted(_DEFINED_IN)
+
+
+def __getattr__(name):
+    if name in _DEFINED_IN:
+        module = importlib.import_module(f"inside_keras.training.{_DEFINED_IN[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'inside_keras.training' has no attribute {name!r}")
