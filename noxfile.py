@@ -75,6 +75,9 @@ def tests(session, backend):
     is a test of its own (tests/sweep/test_spec.py)."""
     session.install(*BACKEND_PACKAGES[backend])
     session.install("-e", ".[cli,dev,tune]")
+    # TensorBoard's own reader of `train`'s event files (tests/test_tensorboard_logs.py);
+    # it needs no TensorFlow, and TensorFlow's session has it already.
+    session.install("tensorboard")
     env = {"KERAS_BACKEND": backend, "PYTHONHASHSEED": "0"}
     if session.posargs:
         session.run("pytest", *session.posargs, env=env)
@@ -88,10 +91,12 @@ def tests(session, backend):
 @nox.session
 def cli(session):
     """The backend-independent tests (`CLI_TESTS`): every command run as the installed
-    `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs; and
-    the PyTorch example (docs/pytorch_example.py), with MONAI."""
+    `inside-keras` in subprocesses over bad inputs, a user's folder, killed runs, and
+    watched (TensorBoard logs, `--track mlflow`); and the PyTorch example
+    (docs/pytorch_example.py), with MONAI."""
     session.install(*BACKEND_PACKAGES["torch"])
-    session.install("-e", ".[cli,dev,tune]")
+    session.install("-e", ".[cli,dev,tune,track]")
+    session.install("tensorboard")  # TensorBoard's own reader of the event files written
     session.install("medpy")  # the surface distances' independent reference
     # docs/pytorch_example.py's loss, loader and transforms; never a package dependency.
     # After torch==2.13.0, which it accepts, so pip keeps that CPU build.

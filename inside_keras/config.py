@@ -257,6 +257,9 @@ class TrainingConfig:
     """Keras's `compile(jit_compile=...)`: `"auto"` (Keras's choice: XLA on JAX and
     TensorFlow, eager on PyTorch), `true` (XLA; `torch.compile` on PyTorch) or `false`
     (eager)."""
+    images_every: Annotated[StrictInt, Field(ge=0)] = 5
+    """`train` draws its TensorBoard images (`inside_keras.training.tensorboard_logs`)
+    after every this many epochs and after the last; 0: none."""
 
     @model_validator(mode="after")
     def _check_monitor(self):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from inside_keras.cli.options import add_overwrite_argument, add_set_argument
 from inside_keras.cli.reproduce import BACKENDS
+from inside_keras.cli.watching import add_track_arguments, sweep_track_uri
 from inside_keras.errors import InputError
 
 
@@ -55,6 +56,7 @@ def register(subparsers):
     parser.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=1, help="Tune output level (default 1)"
     )
+    add_track_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -89,6 +91,7 @@ def run(args):
     output = OutputFolder(out, "sweep", args.overwrite)
     if args.resume and output.earlier is None:
         raise InputError("nothing to resume: no sweep of inside-keras here", out)
+    uri = sweep_track_uri(args, out)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend  # read when Keras is first imported
     from inside_keras.sweep.spec import load_spec
@@ -109,6 +112,7 @@ def run(args):
         address=args.address,
         resume=args.resume,
         verbose=args.verbose,
+        track_uri=uri,
     )
     # Undone if it fails before any trial reported an epoch: the corrected command
     # just runs (no --resume of a sweep that never started). With --storage elsewhere

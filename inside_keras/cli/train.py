@@ -3,6 +3,7 @@
 import sys
 
 from inside_keras.cli.options import add_overwrite_argument, add_set_argument
+from inside_keras.cli.watching import add_track_arguments, track_uri, train_callbacks
 
 
 def register(subparsers):
@@ -11,8 +12,9 @@ def register(subparsers):
         help="Train a conditioned segmentation network from an experiment config.",
         description=(
             "Train with Adam and early stopping on the validation loss; write the best "
-            "model (model.keras), a CSV log and a checkpoint after every epoch (--resume "
-            "continues from it). The config and package version are saved beside the model."
+            "model (model.keras), a CSV log, TensorBoard logs (tensorboard/) and a checkpoint "
+            "after every epoch (--resume continues from it). The config and package version "
+            "are saved beside the model."
         ),
     )
     parser.add_argument("--config", required=True, help="experiment config (YAML)")
@@ -29,6 +31,7 @@ def register(subparsers):
     )
     add_overwrite_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no bar")
+    add_track_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -46,6 +49,7 @@ def run(args):
     config = load_config(args.config, overrides)
     flag = "--out" if args.out else "output.dir"
     output = OutputFolder(config.output.dir, "train", args.overwrite, RUN_ENTRIES, flag)
+    uri = track_uri(args, config.output.dir)
     # Data first: generating it may fork worker processes, before a backend is loaded.
     path = prepared_file(config.data, args.data or data_root(), verbose=not args.quiet)
     # Mapped, not read: batches read the samples they hold from the file, so a dataset
@@ -64,7 +68,12 @@ def run(args):
         # Ctrl-C while compiling) leaves no folder behind: the corrected command just runs.
         with output.undone_on_failure(lambda: holds_a_finished_epoch(output.path)):
             result = train(
-                config, arrays, output, resume=args.resume, verbose=2 if args.quiet else 1
+                config,
+                arrays,
+                output,
+                resume=args.resume,
+                verbose=2 if args.quiet else 1,
+                callbacks=train_callbacks(args, config, arrays, uri),
             )
     except TrainingDiverged as error:
         print(f"inside-keras train: {error}", file=sys.stderr)

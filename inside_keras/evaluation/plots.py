@@ -14,6 +14,9 @@ from matplotlib.figure import Figure
 
 from inside_keras.runs.atomic import atomic_path
 
+#: Resolution of the samples figure (`plot_samples`, `samples_figure`), in dots per inch.
+SAMPLES_DPI = 90
+
 
 def save_figure(figure, path, dpi):
     """Write `figure` to `path` atomically: a temporary file in the same folder, renamed.
@@ -62,6 +65,14 @@ def _display(image):
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
 
 
+def _nearest(plane, size):
+    """`plane` resampled to `size` (rows, columns) by nearest neighbour: any ratio, e.g. a
+    level's map of 10×7 drawn over an image of 75×50."""
+    rows = np.arange(size[0]) * plane.shape[0] // size[0]
+    columns = np.arange(size[1]) * plane.shape[1] // size[1]
+    return plane[np.ix_(rows, columns)]
+
+
 def plot_samples(images, truths, predictions, attentions, out_path, titles=None):
     """A grid like the paper's figure: one row a sample, columns input / prediction /
     ground truth / attention (mean over channels, upsampled to the image size).
@@ -74,19 +85,24 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
         out_path: PNG path.
         titles: optional row titles (e.g. the condition).
     """
+    figure = samples_figure(images, truths, predictions, attentions, titles)
+    return save_figure(figure, out_path, dpi=SAMPLES_DPI)
+
+
+def samples_figure(images, truths, predictions, attentions, titles=None):
+    """The figure `plot_samples` writes (same arguments, without `out_path`)."""
     columns = ["input", "prediction", "ground truth"] + (
         ["attention"] if attentions is not None else []
     )
     n = len(images)
     top_label = max(1, int(max(np.max(truths), np.max(predictions))))  # same colours per class
-    fig = Figure(figsize=(2.4 * len(columns), 2.4 * n))
+    fig = Figure(figsize=(2.4 * len(columns), 2.4 * n), dpi=SAMPLES_DPI)
     axes = fig.subplots(n, len(columns), squeeze=False)
     for i in range(n):
         panels = [_display(images[i]), np.squeeze(predictions[i]), np.squeeze(truths[i])]
         if attentions is not None:
             attention = np.mean(np.asarray(attentions[i], dtype=np.float32), axis=-1)
-            reps = (images.shape[1] // attention.shape[0], images.shape[2] // attention.shape[1])
-            panels.append(np.kron(attention, np.ones(reps)))
+            panels.append(_nearest(attention, images.shape[1:3]))
         for j, panel in enumerate(panels):
             ax = axes[i, j]
             if j in (1, 2):
@@ -102,7 +118,7 @@ def plot_samples(images, truths, predictions, attentions, out_path, titles=None)
         if titles is not None:
             axes[i, 0].set_ylabel(titles[i])
     fig.tight_layout()
-    return save_figure(fig, out_path, dpi=90)
+    return fig
 
 
 def plot_bland_altman(panels, out_path, columns=4):

@@ -14,7 +14,9 @@
    `train_trial`, with the arrays in the object store (`tune.with_parameters`), the
    resources (`tune.with_resources`), the scheduler, the search algorithm and
    `FailureConfig(max_failures)`; results and checkpoints go to `options.storage`;
-5. writes `trials.csv`, `best_config.yaml` and `sweep.png` into `options.out_dir`.
+5. writes `trials.csv`, `best_config.yaml` and `sweep.png` into `options.out_dir`;
+   the trials' metrics go to `options.out_dir/tensorboard/` as they arrive (and to
+   MLflow with `options.track_uri`, `inside_keras.sweep.watch`).
 """
 
 import dataclasses
@@ -44,6 +46,8 @@ class SweepOptions:
             None: `RAY_ADDRESS`, else a local Ray of the sweep's own.
         resume: continue the interrupted sweep found in the storage path.
         verbose: Tune's console output level (0 silent, 1 status, 2 trial results).
+        track_uri: the MLflow store of the trials' runs (`inside_keras.sweep.watch`);
+            None: no MLflow.
     """
 
     out_dir: Path
@@ -51,6 +55,7 @@ class SweepOptions:
     address: str | None = None
     resume: bool = False
     verbose: int = 1
+    track_uri: str | None = None
 
     @property
     def storage_path(self):
@@ -165,6 +170,8 @@ def _scheduler(spec):
 def _tuner(spec, options, trainable):
     from ray import tune
 
+    from inside_keras.sweep.watch import sweep_callbacks
+
     if options.resume:
         if not tune.Tuner.can_restore(options.experiment_path):
             raise InputError(
@@ -197,6 +204,7 @@ def _tuner(spec, options, trainable):
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             verbose=options.verbose,
+            callbacks=sweep_callbacks(options.out_dir, options.track_uri),
         ),
     )
 

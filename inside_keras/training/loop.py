@@ -17,6 +17,10 @@ keeps everything in `config.output.dir`:
     log.csv         one row per finished epoch
     checkpoint/     the run's checkpoint (`train --resume` continues from it)
     curves.png      the loss curves (written by the command)
+    tensorboard/    TensorBoard's event files (the command's
+                    `inside_keras.training.tensorboard_logs`)
+    mlflow.db       with `--track mlflow`, MLflow's store
+                    (`inside_keras.training.mlflow_tracking`)
     .inside-keras.json  the marker: this folder holds a `train` run (`inside_keras.runs.outputs`)
 """
 
@@ -218,7 +222,7 @@ class TrainResult:
     state: TrainingState
 
 
-def train(config, arrays, output, resume=False, verbose=1):
+def train(config, arrays, output, resume=False, verbose=1, callbacks=()):
     """The `train` command's run of `config` on prepared `arrays`; see the module docstring.
 
     Args:
@@ -266,7 +270,9 @@ def train(config, arrays, output, resume=False, verbose=1):
                 "backend": keras.backend.backend(),
             },
         )
-    fit = fit_experiment(config, arrays, checkpoint_dir, log_path=log_path, verbose=verbose)
+    fit = fit_experiment(
+        config, arrays, checkpoint_dir, log_path=log_path, callbacks=callbacks, verbose=verbose
+    )
     if fit.state.finished:
         kept = fit.state.best_model if config.training.final_model == "best" else fit.state.latest
         with atomic_path(out_dir / MODEL_FILE) as temporary:
