@@ -58,8 +58,10 @@ def plot_training_curves(log_path, out_path):
 
 
 def _display(image):
+    """An `(H, W, C)` image scaled to [0, 1] for `imshow`: RGB as it is (3 channels), else
+    its first channel (one channel, or the first modality of several)."""
     image = np.asarray(image, dtype=np.float32)
-    if image.shape[-1] == 1:
+    if image.shape[-1] != 3:
         image = image[..., 0]
     low, high = float(image.min()), float(image.max())
     return (image - low) / (high - low) if high > low else np.zeros_like(image)

@@ -14,8 +14,9 @@ each training curve over its validation curve:
                   ground truth and, for a network with attention, the first conditioned
                   level's attention over the input), and for each conditioned level with
                   an attention (INSIDE, Guide Me) `attention/<level>`, its maps (mean
-                  over channels, scaled to [0, 1] per sample) at the level's resolution,
-                  the samples side by side
+                  over channels, scaled to [0, 1] per sample) at the level's resolution
+                  (of the padded input, where the network pads the samples' size), the
+                  samples side by side
 
 The step of every value is the number of finished epochs. The images are drawn after
 every `images_every`-th epoch (`training.images_every`, default 5) and after the last
@@ -164,7 +165,10 @@ class TensorBoardWatch(keras.callbacks.Callback):
         inputs = {"image": self.samples["x"], "condition": self.samples["z"]}
         # Compiled on JAX and TensorFlow (once; calling the model eagerly compiles each of
         # its operations on JAX, several times slower at the first drawing).
-        prediction, *maps = self.outputs_model.predict_on_batch(inputs)
+        outputs = self.outputs_model.predict_on_batch(inputs)
+        # A list of the prediction and each level's maps; the prediction alone for a
+        # network without attention (Keras returns a one-output model's array as it is).
+        prediction, *maps = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         volumes = self.samples["x"].ndim == 5
         maps = [_plane(np.asarray(level_maps, np.float32), volumes) for level_maps in maps]
         figure = samples_figure(

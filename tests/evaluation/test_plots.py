@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from inside_keras.evaluation.plots import SAMPLES_DPI, _nearest, samples_figure
+from inside_keras.evaluation.plots import SAMPLES_DPI, _display, _nearest, samples_figure
 
 
 def test_nearest_resamples_by_hand():
@@ -47,3 +47,13 @@ def test_samples_figure_with_a_map_no_size_divides():
         2 * 2.4 * SAMPLES_DPI,
         4 * 2.4 * SAMPLES_DPI,
     )
+
+
+def test_samples_figure_of_two_modalities_draws_the_first():
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 8, 8, 2))
+    truths = (images[..., 0] > 0.5).astype(int)
+    figure = samples_figure(images, truths, truths, None)
+    first = figure.axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(first, _display(images[0, ..., :1]))
+    assert len(figure.axes) == 2 * 3
