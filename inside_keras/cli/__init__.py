@@ -17,8 +17,13 @@ def main(argv=None):
 
         return run(argv)
     except KeyboardInterrupt:  # before (or after) `run` catches it itself
-        print(f"{command_name(argv)}: interrupted", file=sys.stderr)
-        return 130
+        return report_interrupted(command_name(argv))
+
+
+def report_interrupted(name):
+    """Say on stderr that the command `name` was interrupted (Ctrl-C); its exit code, 130."""
+    print(f"{name}: interrupted", file=sys.stderr)
+    return 130
 
 
 def command_name(argv):

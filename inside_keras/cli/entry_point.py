@@ -16,7 +16,7 @@ import os
 import sys
 
 from inside_keras import __version__
-from inside_keras.cli import command_name
+from inside_keras.cli import command_name, report_interrupted
 from inside_keras.errors import InputError
 from inside_keras.runs.quiet import (
     catching_ctrl_c,
@@ -108,12 +108,10 @@ def run(argv):
             print(f"{name}: error: {line}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print(f"{name}: interrupted", file=sys.stderr)
-            return 130
+            return report_interrupted(name)
         except Exception as error:
             if interrupted():  # raised by a library that a Ctrl-C interrupted
-                print(f"{name}: interrupted", file=sys.stderr)
-                return 130
+                return report_interrupted(name)
             missing = (getattr(error, "name", None) or "").partition(".")[0]
             if isinstance(error, ModuleNotFoundError) and missing in CLI_EXTRA_MODULES:
                 print(
