@@ -8,27 +8,14 @@ from a padded network. What a run's logs hold in full, MLflow and sweeps:
 tests/cli/test_watch.py.
 """
 
-import csv
 import os
 import subprocess
 
-import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 from tests.runs import CLI, cli_without, tiny_dataset, write_config
+from tests.tensorboard_events import check_epoch_scalars
 
 #: Two epochs of a tiny U-Net, with its first compilation.
 TIMEOUT = 600
-
-
-def _events(folder):
-    accumulator = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0})
-    accumulator.Reload()
-    return accumulator
-
-
-def _scalars(accumulator, tag):
-    return [(event.step, event.value) for event in accumulator.Scalars(tag)]
 
 
 def test_train_logs_scalars_and_images_on_this_backend(tmp_path):
@@ -53,25 +40,7 @@ def test_train_logs_scalars_and_images_on_this_backend(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stderr == ""
 
-    with open(out / "log.csv", newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    assert len(rows) == 2
-    train, validation = _events(out / "tensorboard/train"), _events(out / "tensorboard/validation")
-    metrics = ("loss", "dice", "dice_soft")
-    assert sorted(train.Tags()["scalars"]) == sorted(
-        [*(f"epoch_{name}" for name in metrics), "epoch_learning_rate"]
-    )
-    assert sorted(validation.Tags()["scalars"]) == sorted(f"epoch_{name}" for name in metrics)
-    for name in metrics:  # the epochs' values of log.csv, at the number of finished epochs
-        assert _scalars(train, f"epoch_{name}") == [
-            (int(row["epoch"]) + 1, pytest.approx(float(row[name]))) for row in rows
-        ]
-        assert _scalars(validation, f"epoch_{name}") == [
-            (int(row["epoch"]) + 1, pytest.approx(float(row[f"val_{name}"]))) for row in rows
-        ]
-    assert _scalars(train, "epoch_learning_rate") == [
-        (step, pytest.approx(1e-3)) for step in (1, 2)
-    ]
+    train, validation = check_epoch_scalars(out, epochs=2)
 
     # One attention image per INSIDE level (FiLM has none), and the predictions figure.
     assert train.Tags()["images"] == []

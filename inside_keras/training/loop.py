@@ -233,6 +233,8 @@ def train(config, arrays, output, resume=False, verbose=1, callbacks=()):
         resume: continue the run in `config.output.dir` from its checkpoint. A run
             that has finished is left untouched.
         verbose: Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
+        callbacks: more Keras callbacks (`fit_experiment`'s), e.g. the command's
+            TensorBoard logs (`inside_keras.training.tensorboard_logs`).
 
     Returns:
         A `TrainResult`.

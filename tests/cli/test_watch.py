@@ -14,30 +14,14 @@ import sys
 
 import pytest
 from mlflow import MlflowClient
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from inside_keras.cli import main
 from tests.runs import CLI, cli_without, tiny_dataset, write_config
 from tests.sweep.specs import write_spec
+from tests.tensorboard_events import check_epoch_scalars, log_rows, read_events, scalars
 
 #: Seconds a training subprocess may take (a few epochs of the tiny dataset).
 TIMEOUT = 600
-
-
-def _events(folder):
-    """TensorBoard's reader over one run folder, every image kept."""
-    accumulator = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0})
-    accumulator.Reload()
-    return accumulator
-
-
-def _scalars(accumulator, tag):
-    return [(event.step, event.value) for event in accumulator.Scalars(tag)]
-
-
-def _log_rows(out):
-    with open(out / "log.csv", newline="") as stream:
-        return list(csv.DictReader(stream))
 
 
 def _run(command, **kwargs):
@@ -63,23 +47,7 @@ def tracked_run(tmp_path_factory, data):
 def test_train_writes_epochs_learning_rate_and_images_for_tensorboard(tracked_run):
     out, run = tracked_run
     assert run.stderr == ""  # nothing but the command's own lines, and there are none
-    rows = _log_rows(out)
-    train, validation = _events(out / "tensorboard/train"), _events(out / "tensorboard/validation")
-    metrics = ("loss", "dice", "dice_soft")
-    assert sorted(train.Tags()["scalars"]) == sorted(
-        [*(f"epoch_{name}" for name in metrics), "epoch_learning_rate"]
-    )
-    assert sorted(validation.Tags()["scalars"]) == sorted(f"epoch_{name}" for name in metrics)
-    for name in metrics:  # the epochs' values, at the number of finished epochs
-        assert _scalars(train, f"epoch_{name}") == [
-            (int(row["epoch"]) + 1, pytest.approx(float(row[name]))) for row in rows
-        ]
-        assert _scalars(validation, f"epoch_{name}") == [
-            (int(row["epoch"]) + 1, pytest.approx(float(row[f"val_{name}"]))) for row in rows
-        ]
-    assert _scalars(train, "epoch_learning_rate") == [
-        (step, pytest.approx(1e-3)) for step in (1, 2, 3)
-    ]
+    train, validation = check_epoch_scalars(out, epochs=3)
     assert train.Tags()["images"] == []
     assert sorted(validation.Tags()["images"]) == ["attention/bottleneck", "predictions"]
     figures = validation.Images("predictions")
@@ -104,7 +72,7 @@ def test_track_mlflow_leaves_a_store_with_the_run(tracked_run):
     assert params["training.epochs"] == "3" and params["model.conditioning"] == "inside"
     assert params["training.learning_rate"] == "0.001"
     assert params["model.conditioning_options"] == "{}"  # the layer's defaults
-    rows = _log_rows(out)
+    rows = log_rows(out)
     for name in ("loss", "val_loss", "val_dice", "dice_soft"):
         history = client.get_metric_history(mlflow_run.info.run_id, name)
         assert [(metric.step, metric.value) for metric in history] == [
@@ -182,10 +150,10 @@ def test_sweep_trials_in_tensorboard_and_mlflow(tmp_path, data):
     folders = sorted((out / "tensorboard").iterdir())
     assert [folder.name for folder in folders] == sorted(f"trial_{trial}" for trial in trials)
     for folder in folders:
-        events = _events(folder)
+        events = read_events(folder)
         epochs = int(trials[folder.name.removeprefix("trial_")]["epochs"])
         for tag in ("ray/tune/val_dice", "ray/tune/loss", "ray/tune/val_loss"):
-            assert [step for step, _ in _scalars(events, tag)] == list(range(1, epochs + 1))
+            assert [step for step, _ in scalars(events, tag)] == list(range(1, epochs + 1))
         # The trial's parameters and last metrics, for TensorBoard's HParams view.
         assert "_hparams_/session_end_info" in events.PluginTagToContent("hparams")
     assert not list((out / "ray_results").glob("**/events.out.tfevents.*"))  # one copy
